@@ -1,0 +1,18 @@
+"""gunicorn settings (read automatically by `gunicorn app:app`).
+
+Threads, not processes, carry the load: a send waits up to MEGAMSG_SEND_TIMEOUT for the
+WhatsApp session, and a waiting thread costs almost nothing, so one slow phone never blocks
+other requests. Two processes keep the server up if one is being recycled.
+"""
+
+import os
+
+bind = os.environ.get("MEGAMSG_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("MEGAMSG_WEB_THREADS", "32"))
+timeout = 180  # the longest request: a 100 MB media download plus the send timeout
+graceful_timeout = 10
+accesslog = "-"
+# Never log query strings or headers that could carry credentials.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'

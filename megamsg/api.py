@@ -1,0 +1,10 @@
+"""The /api blueprint: collects the API's route modules."""
+
+from flask import Blueprint
+
+from megamsg import api_instance, api_messages
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+CHILDREN = [api_instance.bp, api_messages.bp]
+for child in CHILDREN:
+    bp.register_blueprint(child)

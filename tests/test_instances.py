@@ -1,0 +1,125 @@
+"""Instances from the dashboard and the CLI; tokens only ever stored hashed."""
+
+import json
+import re
+
+from megamsg.instances import hash_token
+from tests.conftest import auth_headers, csrf_from, login
+
+
+def create_via_dashboard(client, name: str) -> tuple[str, str]:
+    token = csrf_from(client.get("/instances").get_data(as_text=True))
+    page = client.post("/instances", data={"name": name, "csrf_token": token}).get_data(as_text=True)
+    instance_id = re.search(r'id="instance-id">([^<]+)<', page).group(1)
+    api_token = re.search(r'id="token">([^<]+)<', page).group(1)
+    return instance_id, api_token
+
+
+def test_dashboard_create_shows_token_once_and_stores_only_hash(client, make_user, db):
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    instance_id, token = create_via_dashboard(client, "Support")
+    assert len(token) == 64
+    row = db["instances"].get(instance_id)
+    assert row["token_hash"] == hash_token(token)
+    dump = "\n".join(db.iterdump())
+    assert token not in dump
+    listing = client.get("/instances").get_data(as_text=True)
+    assert instance_id in listing and "not started" in listing
+    assert token not in client.get(f"/instances/{instance_id}").get_data(as_text=True)
+    assert client.get("/api/whatsapp/instance", headers=auth_headers(instance_id, token)).status_code == 200
+
+
+def test_dashboard_rotate_invalidates_old_token(client, make_user, db):
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    instance_id, old = create_via_dashboard(client, "Support")
+    csrf = csrf_from(client.get(f"/instances/{instance_id}").get_data(as_text=True))
+    page = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf}).get_data(as_text=True)
+    new = re.search(r'id="token">([^<]+)<', page).group(1)
+    assert new != old
+    assert client.get("/api/whatsapp/instance", headers=auth_headers(instance_id, old)).status_code == 401
+    assert client.get("/api/whatsapp/instance", headers=auth_headers(instance_id, new)).status_code == 200
+
+
+def test_dashboard_delete_needs_confirmation(client, make_user, db):
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    instance_id, _ = create_via_dashboard(client, "Support")
+    csrf = csrf_from(client.get(f"/instances/{instance_id}/delete").get_data(as_text=True))
+    wrong = client.post(f"/instances/{instance_id}/delete", data={"csrf_token": csrf, "confirm_name": "nope"})
+    assert wrong.status_code == 422
+    assert db["instances"].count == 1
+    ok = client.post(f"/instances/{instance_id}/delete", data={"csrf_token": csrf, "confirm_name": "Support"})
+    assert ok.status_code == 302
+    assert db["instances"].count == 0
+
+
+def test_users_see_only_their_instances_and_get_404_for_others(client, make_instance, make_user, db):
+    theirs, _ = make_instance("Theirs", owner_email="other@example.com")
+    make_user("owner@example.com")
+    login(client, "owner@example.com")
+    assert theirs["id"] not in client.get("/instances").get_data(as_text=True)
+    csrf = csrf_from(client.get("/instances").get_data(as_text=True))
+    for method, path in [
+        ("get", f"/instances/{theirs['id']}"),
+        ("get", f"/instances/{theirs['id']}/delete"),
+        ("post", f"/instances/{theirs['id']}/rotate"),
+        ("post", f"/instances/{theirs['id']}/delete"),
+    ]:
+        response = getattr(client, method)(path, data={"csrf_token": csrf, "confirm_name": "Theirs"})
+        assert response.status_code == 404, path
+    assert db["instances"].get(theirs["id"])["token_hash"]  # untouched
+
+
+def test_admin_sees_every_instance(client, make_instance, make_user):
+    theirs, _ = make_instance("Theirs", owner_email="other@example.com")
+    make_user("admin@example.com", is_admin=True)
+    login(client, "admin@example.com")
+    assert theirs["id"] in client.get("/instances").get_data(as_text=True)
+    assert client.get(f"/instances/{theirs['id']}").status_code == 200
+
+
+def test_cli_create_list_rotate_delete(app, make_user, db):
+    make_user("owner@example.com")
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["megamsg", "instance", "create", "--name", "Bot", "--owner", "owner@example.com", "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    data = json.loads(created.output)
+    assert set(data) == {"instance_id", "token"} and len(data["token"]) == 64
+    assert db["instances"].get(data["instance_id"])["token_hash"] == hash_token(data["token"])
+
+    listed = runner.invoke(args=["megamsg", "instance", "list"])
+    assert data["instance_id"] in listed.output and data["token"] not in listed.output
+
+    rotated = runner.invoke(args=["megamsg", "instance", "rotate-token", data["instance_id"]])
+    new_token = rotated.output.split("Token:")[1].strip()
+    assert db["instances"].get(data["instance_id"])["token_hash"] == hash_token(new_token)
+
+    deleted = runner.invoke(args=["megamsg", "instance", "delete", data["instance_id"], "--yes"])
+    assert deleted.exit_code == 0
+    assert db["instances"].count == 0
+
+
+def test_cli_errors_are_clear(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["megamsg", "instance", "create", "--name", "Bot", "--owner", "ghost@example.com"]
+    )
+    assert result.exit_code != 0
+    assert "No user with email ghost@example.com" in result.output
+    missing = runner.invoke(args=["megamsg", "instance", "rotate-token", "inst_nope"])
+    assert missing.exit_code != 0 and "No instance inst_nope" in missing.output
+
+
+def test_cli_create_user(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["megamsg", "create-user", "boss@example.com", "--admin", "--password", "long enough pw"]
+    )
+    assert result.exit_code == 0, result.output
+    assert db.execute("SELECT email, is_admin FROM users").fetchall() == [("boss@example.com", 1)]
+    again = runner.invoke(args=["megamsg", "create-user", "boss@example.com", "--password", "long enough pw"])
+    assert again.exit_code != 0 and "already exists" in again.output
