@@ -1,0 +1,24 @@
+"""The RQ worker (with scheduler) for the events and webhooks queues: `python -m megamsg.queue_worker`."""
+
+import logging
+import sys
+
+from rq import SimpleWorker
+
+from megamsg.job_context import job_config
+from megamsg.queues import EVENTS, WEBHOOKS
+from megamsg.redis_conn import get_redis
+
+
+def main() -> int:
+    """Work until SIGTERM/SIGINT (warm shutdown: the current job finishes)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = job_config()
+    # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
+    worker = SimpleWorker([EVENTS, WEBHOOKS], connection=get_redis(config))
+    worker.work(with_scheduler=True, logging_level="WARNING")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
