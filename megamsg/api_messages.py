@@ -1,30 +1,176 @@
 """POST /api/whatsapp/messages/send and the message log."""
 
-import json
+from flask import Blueprint, current_app, g, jsonify, request, send_file
 
-from flask import Blueprint, request
-
+from megamsg import idempotency, message_log
 from megamsg.api_auth import require_instance
+from megamsg.db import get_db
 from megamsg.errors import ApiError
+from megamsg.rate_limit import check_rate
+from megamsg.runtime_state import read_state
+from megamsg.send_validation import validate_send
+from megamsg.sending import enqueue_send, wait_for_send
+from megamsg.validation import json_object
 
-bp = Blueprint("messages", __name__, url_prefix="/whatsapp/messages")
+__all__ = ["bp", "json_object"]
 
-
-def json_object() -> dict:
-    """The request body as a JSON object, or a 400/422 error."""
-    raw = request.get_data(cache=True)  # raises 413 past the body limit
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "Malformed JSON body.") from None
-    if not isinstance(body, dict):
-        raise ApiError(422, "The body must be a JSON object.")
-    return body
+bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
+MAX_LIMIT = 100
 
 
-@bp.post("/send")
+def _not_connected_error(state: dict) -> ApiError | None:
+    status = state["status"] if state["alive"] else "starting"
+    if status != "connected":
+        return ApiError(502, f"WhatsApp session is not connected (status: {status}).")
+    return None
+
+
+@bp.post("/messages/send")
 @require_instance
 def send():
-    """Send a WhatsApp message (implemented by the send issue)."""
-    json_object()
-    raise ApiError(502, "WhatsApp session is not connected (status: not started).")
+    """Send a text or media message through the instance's WhatsApp session."""
+    config = current_app.config
+    check_rate(config, g.instance["id"])
+    body = json_object()
+    send_request = validate_send(body)
+    db = get_db()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        stored = idempotency.begin(
+            db,
+            g.instance["id"],
+            key,
+            idempotency.request_fingerprint(body),
+            float(config["SEND_TIMEOUT"]) + 30,
+        )
+        if stored is not None:
+            status, answer = stored
+            response = jsonify(answer)
+            response.status_code = status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+    try:
+        status, answer, message_id = _send(config, db, send_request)
+    except ApiError:
+        if key is not None:
+            idempotency.abandon(db, g.instance["id"], key)  # nothing was sent
+        raise
+    except Exception:
+        if key is not None:
+            idempotency.abandon(db, g.instance["id"], key)
+        raise
+    if key is not None:
+        idempotency.finish(db, g.instance["id"], key, status, answer, message_id)
+    response = jsonify(answer)
+    response.status_code = status
+    return response
+
+
+def _send(config: dict, db, send_request) -> tuple[int, dict, str | None]:
+    """(status, body, message id) for a validated request."""
+    error = _not_connected_error(read_state(config, g.instance["id"]))
+    if error is not None:
+        raise error
+    media = None
+    if send_request.media is not None:
+        from megamsg.media import MediaError, load_media
+
+        try:
+            media = load_media(send_request.media, send_request.type, config)
+        except MediaError as exc:
+            raise ApiError(422, str(exc)) from None
+    row, job = enqueue_send(config, db, g.instance, send_request, media)
+    answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}
+    if send_request.ignored_fields:
+        answer["ignored_fields"] = send_request.ignored_fields
+    if send_request.is_async:
+        return 202, {**answer, "status": "queued"}, row["id"]
+    sent, error_text = wait_for_send(config, db, g.instance, row, job)
+    if not sent:
+        return 502, {"ok": False, "message": error_text, "id": row["id"], "status": "failed"}, row["id"]
+    return 200, {**answer, "status": "sent"}, row["id"]
+
+
+def message_json(row: dict, with_history: bool = False) -> dict:
+    """Public representation of a logged message."""
+    out = {
+        "id": row["id"],
+        "wa_id": row["wa_id"],
+        "direction": row["direction"],
+        "to" if row["direction"] == "out" else "from": row["peer"],
+        "type": row["type"],
+        "text": row["text"] if row["type"] == "text" or row["direction"] == "in" else None,
+        "caption": row["caption"],
+        "mime_type": row["mime_type"],
+        "file_name": row["file_name"],
+        "status": row["status"],
+        "error": row["error"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+    if row["direction"] == "out":
+        out["ptt"] = bool(row["ptt"])
+    else:
+        out.update(push_name=row["push_name"], is_group=bool(row["is_group"]), chat=row["chat"])
+        if row["media_path"]:
+            out["media_url"] = f"/api/whatsapp/media/{row['id']}"
+    if with_history:
+        out["history"] = message_log.history(get_db(), row["id"])
+    return out
+
+
+@bp.get("/messages/<message_id>")
+@require_instance
+def get_message(message_id: str):
+    """One message of this instance, with its status history."""
+    row = message_log.get_message(get_db(), g.instance["id"], message_id)
+    if row is None:
+        raise ApiError(404, "No message with that id on this instance.")
+    return jsonify({"ok": True, "message": message_json(row, with_history=True)})
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int | None) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be an integer.") from None
+    if value < low or (high is not None and value > high):
+        raise ApiError(
+            422, f"{name} must be between {low} and {high}." if high else f"{name} must be ≥ {low}."
+        )
+    return value
+
+
+@bp.get("/messages")
+@require_instance
+def list_messages():
+    """Newest first; pass next_before as ?before= for the next page."""
+    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
+    before = _int_arg("before", None, 1, None)
+    direction = request.args.get("direction") or None
+    if direction not in (None, "in", "out"):
+        raise ApiError(422, "direction must be in or out.")
+    rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction)
+    next_before = rows[-1]["seq"] if len(rows) == limit else None
+    return jsonify({"ok": True, "messages": [message_json(row) for row in rows], "next_before": next_before})
+
+
+@bp.get("/media/<message_id>")
+@require_instance
+def get_media(message_id: str):
+    """Download an incoming message's media (this instance's credentials only)."""
+    row = message_log.get_message(get_db(), g.instance["id"], message_id)
+    if row is None or not row["media_path"]:
+        raise ApiError(404, "No media for that message on this instance.")
+    try:
+        return send_file(
+            row["media_path"],
+            mimetype=row["mime_type"] or "application/octet-stream",
+            as_attachment=True,
+            download_name=row["file_name"] or row["id"],
+        )
+    except FileNotFoundError:
+        raise ApiError(404, "That media is no longer kept (retention period passed).") from None

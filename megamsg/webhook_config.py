@@ -1,5 +1,7 @@
 """Per-instance webhook URL, signing secret and event selection."""
 
+import base64
+import binascii
 import json
 import secrets
 from urllib.parse import urlsplit
@@ -8,6 +10,8 @@ import sqlite_utils
 
 EVENT_KINDS = ("message", "status", "session")
 MAX_URL_LENGTH = 2048
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 24
 
 
 class WebhookConfigError(ValueError):
@@ -36,12 +40,68 @@ def set_webhook_url(db: sqlite_utils.Database, instance_id: str, url: str | None
     return {"url": row["webhook_url"], "secret": row["webhook_secret"]}
 
 
+def new_secret() -> str:
+    """A fresh Standard Webhooks secret: "whsec_" + standard base64 of 24 random bytes."""
+    # Standard (not URL-safe) base64: Standard Webhooks libraries decode the secret with it.
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key for a "whsec_…" secret, decoded as the Standard Webhooks libraries do."""
+    body = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
+    try:
+        # Same call as the reference `standardwebhooks` package, so our signatures verify there.
+        key = base64.b64decode(body + "==")
+    except (binascii.Error, ValueError):
+        # Older URL-safe secrets that standard base64 cannot decode at all.
+        key = base64.urlsafe_b64decode(body + "==")
+    if not key:
+        raise WebhookConfigError("webhook secret is empty.")
+    return key
+
+
 def rotate_secret(db: sqlite_utils.Database, instance_id: str) -> str:
     """Issue a new signing secret."""
-    secret = "whsec_" + secrets.token_urlsafe(24)
+    secret = new_secret()
     db["instances"].update(instance_id, {"webhook_secret": secret})
     db.conn.commit()
     return secret
+
+
+def validate_events(kinds: object) -> list[str]:
+    """The kinds if they are a list of known event kinds, else raise (message names the field)."""
+    if not isinstance(kinds, list) or not all(isinstance(kind, str) for kind in kinds):
+        raise WebhookConfigError(f"events must be a list of event kinds ({', '.join(EVENT_KINDS)}).")
+    unknown = [kind for kind in kinds if kind not in EVENT_KINDS]
+    if unknown:
+        raise WebhookConfigError(
+            f"events: unknown kind(s) {', '.join(unknown)}; use {', '.join(EVENT_KINDS)}."
+        )
+    return [kind for kind in EVENT_KINDS if kind in kinds]
+
+
+def webhook_settings(instance: dict) -> dict:
+    """The instance's webhook settings as the API shows them: {url, secret, events}."""
+    return {
+        "url": instance["webhook_url"],
+        "secret": instance["webhook_secret"],
+        "events": selected_events(instance),
+    }
+
+
+def set_webhook(
+    db: sqlite_utils.Database, instance_id: str, url: str | None, events: object | None = None
+) -> dict:
+    """Validate, then store URL (None clears) and, if given, the event kinds; return the settings."""
+    changes: dict = {"webhook_url": None if url is None else validate_url(url)}
+    if events is not None:
+        changes["webhook_events"] = json.dumps(validate_events(events))
+    row = db["instances"].get(instance_id)
+    if not row["webhook_secret"]:
+        changes["webhook_secret"] = new_secret()
+    db["instances"].update(instance_id, changes)
+    db.conn.commit()
+    return webhook_settings(db["instances"].get(instance_id))
 
 
 def selected_events(instance: dict) -> list[str]:
@@ -54,11 +114,7 @@ def selected_events(instance: dict) -> list[str]:
 
 def set_selected_events(db: sqlite_utils.Database, instance_id: str, kinds: list[str]) -> list[str]:
     """Store the chosen event kinds (unknown kinds rejected)."""
-    unknown = [kind for kind in kinds if kind not in EVENT_KINDS]
-    if unknown:
-        raise WebhookConfigError(
-            f"events: unknown kind(s) {', '.join(unknown)}; use {', '.join(EVENT_KINDS)}."
-        )
-    db["instances"].update(instance_id, {"webhook_events": json.dumps(sorted(set(kinds)))})
+    chosen = validate_events(kinds)
+    db["instances"].update(instance_id, {"webhook_events": json.dumps(chosen)})
     db.conn.commit()
-    return [kind for kind in EVENT_KINDS if kind in kinds]
+    return chosen

@@ -3,7 +3,11 @@
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -15,6 +19,13 @@ from megamsg.db import connect
 from megamsg.redis_conn import embedded_url, stop_embedded
 
 PASSWORD = "correct horse battery"
+# Short QR rotation, lease and timeouts so the runtime tests run in seconds.
+FAST_RUNTIME = {
+    "SIMULATOR_QR_SECONDS": 1.0,
+    "LEASE_SECONDS": 3.0,
+    "SEND_TIMEOUT": 5.0,
+    "WEBHOOK_RETRY_INTERVALS": "1,1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +68,7 @@ def config_overrides(data_dir, redis_url) -> dict:
         "REDIS_URL": redis_url,
         "WHATSAPP_DRIVER": "simulator",
         "SECRET_KEY": "test-secret-key",
+        **FAST_RUNTIME,
     }
 
 
@@ -141,3 +153,70 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+# --- live processes ---------------------------------------------------------------------------
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def child_env(config: dict, **extra: str) -> dict[str, str]:
+    """Environment for a MegaMsg child process using the test's configuration."""
+    from megamsg.config import env_for_children
+
+    env = env_for_children(config)
+    env["MEGAMSG_SECRET_KEY"] = config["SECRET_KEY"]
+    env.update(extra)
+    return env
+
+
+class Supervisors:
+    """Starts `python worker.py` processes and always stops them."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, **env: str) -> subprocess.Popen:
+        process = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=REPO, env=child_env(self.config, **env), start_new_session=True
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            # Never leave a runner behind, even when a test failed half-way.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+@pytest.fixture
+def supervisors(app):
+    """Factory for supervisor processes on the test app's data (stopped at teardown)."""
+    group = Supervisors(dict(app.config))
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)

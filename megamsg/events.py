@@ -1,0 +1,197 @@
+"""The events job: persist what a runner reported, then hand it to webhook delivery.
+
+Every event is stored in SQLite before any delivery is attempted. Safe to run twice:
+incoming messages are unique per WhatsApp id, statuses per (message, status).
+"""
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from megamsg import message_log
+from megamsg.instances import get_instance
+from megamsg.job_context import job_config, job_db, job_redis
+from megamsg.runner_sink import incoming_media_key
+
+log = logging.getLogger(__name__)
+
+
+def iso_now() -> str:
+    """ISO 8601 of now, UTC."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def handle_event(instance_id: str, event: dict[str, Any]) -> str:
+    """Dispatch one runner event; returns what was done (for the job log)."""
+    db = job_db()
+    try:
+        instance = get_instance(db, instance_id)
+        if instance is None:
+            return "instance gone"
+        handler = {
+            "message": _incoming_message,
+            "receipt": _receipt,
+            "session": _session,
+            "send_result": _send_result,
+        }.get(event.get("kind"))
+        if handler is None:
+            log.warning("unknown event kind %r", event.get("kind"))
+            return "ignored"
+        return handler(db, instance, event)
+    finally:
+        db.conn.close()
+
+
+def _publish(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict[str, Any]) -> None:
+    from megamsg.webhook_delivery import enqueue_delivery, record_event
+
+    event_id = record_event(db, instance, kind, payload)
+    row = db["webhook_events"].get(event_id)
+    if row["status"] == "pending":
+        enqueue_delivery(_config_for_publish(), event_id)
+
+
+def _config_for_publish() -> dict[str, Any]:
+    # The web process calls apply_send_result with its app config; jobs use theirs.
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config
+    return job_config()
+
+
+def media_path(instance_id: str, message_id: str) -> Path:
+    """Where an incoming message's media is kept."""
+    return Path(job_config()["DATA_DIR"]) / "media" / instance_id / message_id
+
+
+def _store_media(instance_id: str, wa_id: str, message_id: str) -> str | None:
+    client = job_redis()
+    data = client.get(incoming_media_key(instance_id, wa_id))
+    if data is None:
+        return None
+    path = media_path(instance_id, message_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    client.delete(incoming_media_key(instance_id, wa_id))
+    return str(path)
+
+
+def message_payload(row: dict, event: dict[str, Any]) -> dict[str, Any]:
+    """The contract's webhook body for an incoming message."""
+    message: dict[str, Any] = {
+        "id": row["wa_id"],
+        "from": event["from"],
+        "push_name": event.get("push_name") or "",
+        "text": event.get("text") or "",
+        "timestamp": int(event["timestamp"]),
+        "is_group": bool(event.get("is_group")),
+        "type": event.get("type") or "text",
+    }
+    if event.get("is_group"):
+        message["chat"] = event.get("chat")
+    if event.get("media"):
+        media = event["media"]
+        message["media"] = {
+            "mime_type": media.get("mime_type"),
+            "file_name": media.get("file_name"),
+            "size": media.get("size"),
+            "url": f"/api/whatsapp/media/{row['id']}" if row.get("media_path") else None,
+        }
+    return {"type": "message", "message": message, "timestamp": iso_now()}
+
+
+def _incoming_message(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:
+    media = event.get("media") or {}
+    row, created = message_log.record_incoming(
+        db,
+        instance["id"],
+        {
+            "wa_id": event["wa_id"],
+            "peer": "+" + event["from"],
+            "chat": event.get("chat"),
+            "type": event.get("type") or "text",
+            "text": event.get("text") or "",
+            "push_name": event.get("push_name") or "",
+            "is_group": int(bool(event.get("is_group"))),
+            "mime_type": media.get("mime_type"),
+            "file_name": media.get("file_name"),
+            "media_size": media.get("size"),
+            "wa_timestamp": int(event["timestamp"]),
+        },
+    )
+    if not created:
+        return "duplicate"
+    if event.get("media_parked"):
+        path = _store_media(instance["id"], event["wa_id"], row["id"])
+        if path:
+            db["messages"].update(row["id"], {"media_path": path})
+            db.conn.commit()
+            row["media_path"] = path
+    _publish(db, instance, "message", message_payload(row, event))
+    return "stored"
+
+
+def status_payload(row: dict, status: str, timestamp: int) -> dict[str, Any]:
+    """The webhook body for a status change of a message we sent."""
+    return {
+        "type": "status",
+        "status": {"id": row["id"], "to": row["peer"], "status": status, "timestamp": timestamp},
+        "timestamp": iso_now(),
+    }
+
+
+def _receipt(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:
+    done = 0
+    for wa_id in event.get("wa_ids") or []:
+        row = message_log.find_outgoing_by_wa_id(db, instance["id"], wa_id)
+        if row is None:
+            continue
+        if message_log.set_status(db, row["id"], event["status"]):
+            _publish(db, instance, "status", status_payload(row, event["status"], int(event["timestamp"])))
+            done += 1
+    return f"{done} status update(s)"
+
+
+def _send_result(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:
+    if event.get("cancelled"):
+        return "ignored"
+    return apply_send_result(db, instance, event["message_id"], event)
+
+
+def apply_send_result(
+    db: sqlite_utils.Database, instance: dict, message_id: str, outcome: dict[str, Any]
+) -> str:
+    """Record a send's outcome once (web and events job may both report it) and publish it."""
+    row = message_log.get_message(db, instance["id"], message_id)
+    if row is None:
+        return "ignored"
+    now = int(datetime.now(UTC).timestamp())
+    if outcome.get("ok"):
+        changed = message_log.set_status(db, row["id"], "sent", wa_id=outcome.get("wa_id"))
+        status = "sent"
+    else:
+        changed = message_log.set_status(db, row["id"], "failed", error=outcome.get("error"))
+        status = "failed"
+    if changed:
+        _publish(db, instance, "status", status_payload(row, status, now))
+    return status
+
+
+def _session(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:
+    phone = event.get("phone_number")
+    if phone and not phone.startswith("+"):
+        phone = "+" + phone
+    payload = {
+        "type": "session",
+        "session": {"status": event["status"], "phone_number": phone or None},
+        "timestamp": iso_now(),
+    }
+    _publish(db, instance, "session", payload)
+    return event["status"]

@@ -1,0 +1,143 @@
+"""The message log: every message in both directions with its status history."""
+
+import secrets
+from typing import Any
+
+import sqlite_utils
+
+from megamsg.db import now_iso
+
+STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
+FINAL = {"sent", "delivered", "read", "played", "failed"}
+
+
+def new_message_id() -> str:
+    """A message id in WhatsApp's usual shape (the simulator keeps it as the network id)."""
+    return "3EB0" + secrets.token_hex(8).upper()
+
+
+def _next_seq(db: sqlite_utils.Database, instance_id: str) -> int:
+    row = db.execute(
+        "SELECT coalesce(max(seq), 0) + 1 FROM messages WHERE instance_id = ?", [instance_id]
+    ).fetchone()
+    return row[0]
+
+
+def create_outgoing(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> dict:
+    """Record an outgoing message as queued; return the row."""
+    now = now_iso()
+    row = {
+        "id": fields.get("id") or new_message_id(),
+        "instance_id": instance_id,
+        "direction": "out",
+        "status": "queued",
+        "created_at": now,
+        "updated_at": now,
+        **{key: value for key, value in fields.items() if key != "id"},
+    }
+    with db.conn:
+        row["seq"] = _next_seq(db, instance_id)
+        db["messages"].insert(row)
+        db["message_status"].insert({"message_id": row["id"], "status": "queued", "error": None, "at": now})
+    return row
+
+
+def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> tuple[dict, bool]:
+    """Store an incoming message once per WhatsApp id; return (row, created)."""
+    existing = db.execute(
+        "SELECT id FROM messages WHERE instance_id = ? AND wa_id = ? AND direction = 'in'",
+        [instance_id, fields["wa_id"]],
+    ).fetchone()
+    if existing:
+        return get_message(db, instance_id, existing[0]), False
+    now = now_iso()
+    row = {
+        "id": new_message_id(),
+        "instance_id": instance_id,
+        "direction": "in",
+        "status": "received",
+        "created_at": now,
+        "updated_at": now,
+        **fields,
+    }
+    with db.conn:
+        row["seq"] = _next_seq(db, instance_id)
+        db["messages"].insert(row)
+        db["message_status"].insert({"message_id": row["id"], "status": "received", "error": None, "at": now})
+    return row, True
+
+
+def set_status(
+    db: sqlite_utils.Database, message_id: str, status: str, error: str | None = None, **fields: Any
+) -> bool:
+    """Add a status to the history; the current status only moves forward. False if already recorded."""
+    with db.conn:
+        row = db.execute("SELECT status FROM messages WHERE id = ?", [message_id]).fetchone()
+        if row is None:
+            return False
+        current = row[0]
+        seen = db.execute(
+            "SELECT 1 FROM message_status WHERE message_id = ? AND status = ?", [message_id, status]
+        ).fetchone()
+        if seen:
+            return False
+        now = now_iso()
+        db["message_status"].insert({"message_id": message_id, "status": status, "error": error, "at": now})
+        update: dict[str, Any] = {"updated_at": now, **fields}
+        if status == "failed":
+            if current not in ("sent", "delivered", "read", "played"):
+                update.update(status="failed", error=error)
+        elif current == "failed" or STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, -1):
+            update.update(status=status, error=None)
+        db["messages"].update(message_id, update)
+    return True
+
+
+def get_message(db: sqlite_utils.Database, instance_id: str, message_id: str) -> dict | None:
+    """A message of this instance by MegaMsg id or WhatsApp id."""
+    row = db.execute(
+        "SELECT * FROM messages WHERE instance_id = ? AND (id = ? OR wa_id = ?) ORDER BY seq LIMIT 1",
+        [instance_id, message_id, message_id],
+    ).fetchone()
+    if row is None:
+        return None
+    columns = [d[0] for d in db.execute("SELECT * FROM messages LIMIT 0").description]
+    return dict(zip(columns, row, strict=True))
+
+
+def history(db: sqlite_utils.Database, message_id: str) -> list[dict]:
+    """Status history, oldest first."""
+    return [
+        {"status": status, "error": error, "at": at}
+        for status, error, at in db.execute(
+            "SELECT status, error, at FROM message_status WHERE message_id = ? ORDER BY id", [message_id]
+        )
+    ]
+
+
+def list_messages(
+    db: sqlite_utils.Database, instance_id: str, limit: int, before: int | None, direction: str | None
+) -> list[dict]:
+    """Newest first, cursor-paginated by seq."""
+    sql = "SELECT * FROM messages WHERE instance_id = ?"
+    params: list[Any] = [instance_id]
+    if before is not None:
+        sql += " AND seq < ?"
+        params.append(before)
+    if direction:
+        sql += " AND direction = ?"
+        params.append(direction)
+    sql += " ORDER BY seq DESC LIMIT ?"
+    params.append(limit)
+    return [dict(row) for row in db.query(sql, params)]
+
+
+def find_outgoing_by_wa_id(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> dict | None:
+    """The outgoing message WhatsApp knows by wa_id."""
+    rows = list(
+        db.query(
+            "SELECT * FROM messages WHERE instance_id = ? AND direction = 'out' AND wa_id = ?",
+            [instance_id, wa_id],
+        )
+    )
+    return rows[0] if rows else None

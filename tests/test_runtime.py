@@ -1,0 +1,113 @@
+"""Supervisor, runners and leases as real processes on a real Redis."""
+
+import os
+import signal
+import subprocess
+
+import psutil
+import redis
+
+from megamsg.lease import lease_holder
+from megamsg.runtime_state import read_state
+from tests.conftest import wait_for
+
+
+def runner_pid(app, instance_id: str) -> int | None:
+    """PID of the live runner serving the instance (from its lease), if any."""
+    holder = lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), instance_id)
+    if not holder:
+        return None
+    pid = int(holder.split(":")[1])
+    return pid if psutil.pid_exists(pid) else None
+
+
+def runner_processes(instance_id: str) -> list[psutil.Process]:
+    """Every process on this machine running a runner for the instance."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "megamsg.runner" in cmdline and instance_id in cmdline:
+            found.append(process)
+    return found
+
+
+def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(app, make_instance, supervisors, db):
+    first, _ = make_instance("First")
+    second, _ = make_instance("Second")
+    supervisors.start()
+    for instance in (first, second):
+        wait_for(lambda i=instance: read_state(app.config, i["id"])["alive"], 20, what="runner alive")
+        assert len(runner_processes(instance["id"])) == 1
+
+    from megamsg.instances import delete_instance
+
+    pid = runner_pid(app, first["id"])
+    delete_instance(db, first["id"])
+    wait_for(
+        lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", 10, what="runner stop"
+    )
+    wait_for(lambda: lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), first["id"]) is None, 5)
+    assert len(runner_processes(second["id"])) == 1
+
+
+def test_killed_runner_is_restarted(app, make_instance, supervisors):
+    instance, _ = make_instance()
+    supervisors.start()
+    wait_for(lambda: runner_pid(app, instance["id"]), 20, what="first runner")
+    pid = runner_pid(app, instance["id"])
+    os.kill(pid, signal.SIGKILL)
+    # The dead runner's lease expires (LEASE_SECONDS=3 in tests) and a new runner takes over.
+    new_pid = wait_for(lambda: (p := runner_pid(app, instance["id"])) and p != pid and p, 20, what="restart")
+    assert new_pid != pid
+    wait_for(lambda: read_state(app.config, instance["id"])["alive"], 10)
+
+
+def test_sigterm_stops_everything_cleanly(app, make_instance, supervisors):
+    instance, _ = make_instance()
+    supervisor = supervisors.start()
+    wait_for(lambda: runner_pid(app, instance["id"]), 20, what="runner")
+    children = psutil.Process(supervisor.pid).children(recursive=True)
+    assert len(children) >= 2  # the queue worker and the runner
+    supervisor.send_signal(signal.SIGTERM)
+    assert supervisor.wait(timeout=12) == 0
+    for child in children:
+        assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
+    assert lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), instance["id"]) is None
+
+
+def test_two_supervisors_never_run_an_instance_twice(app, make_instance, supervisors):
+    instance, _ = make_instance()
+    one = supervisors.start()
+    two = supervisors.start()
+    wait_for(lambda: runner_pid(app, instance["id"]), 20, what="a runner")
+    # Let both supervisors attempt several times; the lease keeps it to one.
+    holder = runner_pid(app, instance["id"])
+    for _ in range(3):
+        wait_for(lambda: len(runner_processes(instance["id"])) <= 1, 5, what="single runner")
+        assert runner_pid(app, instance["id"]) == holder
+    owner = one if holder in [c.pid for c in psutil.Process(one.pid).children()] else two
+    other = two if owner is one else one
+    # Kill the holder's whole supervisor (and its runner) without a chance to clean up.
+    os.killpg(owner.pid, signal.SIGKILL)
+    owner.wait()
+    taken = wait_for(
+        lambda: (p := runner_pid(app, instance["id"])) and p != holder and p, 20, what="takeover"
+    )
+    assert taken in [c.pid for c in psutil.Process(other.pid).children()]
+
+
+def test_runner_refuses_an_instance_leased_elsewhere(app, make_instance):
+    instance, _ = make_instance()
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    client.set(f"megamsg:lease:{instance['id']}", "elsewhere:1:x", px=10_000)
+    from tests.conftest import REPO, child_env
+
+    result = subprocess.run(
+        [os.sys.executable, "-m", "megamsg.runner", instance["id"]],
+        cwd=REPO,
+        env=child_env(dict(app.config)),
+        timeout=30,
+        capture_output=True,
+    )
+    assert result.returncode == 3
+    assert client.get(f"megamsg:lease:{instance['id']}") == b"elsewhere:1:x"
