@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from megamsg import api, cli, dashboard, db, errors, health
+    from megamsg import api, cli, dashboard, dashboard_session, db, errors, health
     from megamsg.csrf import csrf
 
     db.init_app(app)
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(dashboard_session.bp)
     cli.init_app(app)
     _announce_setup_code(app)
     return app

@@ -1,5 +1,7 @@
 """Instance API: status, QR, pair code, logout."""
 
+import math
+
 import segno
 from flask import Blueprint, current_app, g, jsonify
 
@@ -54,7 +56,7 @@ def get_qr():
             "ok": True,
             "qr": state["qr"],
             "svg": qr_svg(state["qr"]),
-            "expires_in": state["qr_seconds_left"],
+            "expires_in": math.ceil(state["qr_seconds_left"]),
         }
     )
 

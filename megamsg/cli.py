@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from megamsg import accounts, instances
 from megamsg.db import connect, migrate
 from megamsg.redis_conn import describe, get_redis
+from megamsg.runtime_state import mark_deleted
 
 megamsg_cli = AppGroup("megamsg", help="MegaMsg administration.")
 instance_cli = AppGroup("instance", help="Manage instances.")
@@ -123,6 +124,7 @@ def instance_delete_command(instance_id: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete instance {instance_id} ({instance['name']!r})?", abort=True)
     instances.delete_instance(db, instance_id)
+    mark_deleted(current_app.config, instance_id)
     click.echo(f"Deleted {instance_id}.")
 
 

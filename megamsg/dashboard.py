@@ -16,9 +16,9 @@ from flask import (
     url_for,
 )
 
-from megamsg import accounts, instances, throttle
+from megamsg import accounts, instances, message_log, throttle
 from megamsg.db import get_db
-from megamsg.runtime_state import read_state
+from megamsg.runtime_state import mark_deleted, read_state
 from megamsg.setup_code import check_and_consume, code_matches
 
 bp = Blueprint("dashboard", __name__)
@@ -178,7 +178,9 @@ def instance_detail(instance_id: str):
         "instance.html",
         instance=instance,
         state=state,
+        messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
+        has_webhooks_ui="webhooks_ui" in current_app.blueprints,
     )
 
 
@@ -207,5 +209,6 @@ def instance_delete(instance_id: str):
         flash("Type the instance's name exactly to confirm deletion.", "error")
         return render_template("delete.html", instance=instance), 422
     instances.delete_instance(get_db(), instance_id)
+    mark_deleted(current_app.config, instance_id)
     flash(f"Instance “{instance['name']}” deleted.", "ok")
     return redirect(url_for("dashboard.instance_list"))

@@ -23,5 +23,12 @@ def read_state(config: dict[str, Any], instance_id: str) -> dict[str, Any]:
     if not state["alive"]:
         state["status"] = "not started"
     qr_expires = float(state.get("qr_expires_at") or 0)
-    state["qr_seconds_left"] = max(0, int(qr_expires - time.time())) if qr_expires else 0
+    state["qr_seconds_left"] = max(0.0, qr_expires - time.time()) if qr_expires else 0.0
     return state
+
+
+def mark_deleted(config: dict[str, Any], instance_id: str) -> None:
+    """Tell the instance's runner to forget its WhatsApp session as it stops; drop its state."""
+    client = get_redis(config)
+    client.set(f"megamsg:deleted:{instance_id}", "1", ex=24 * 3600)
+    client.delete(state_key(instance_id))

@@ -1,0 +1,91 @@
+"""The dashboard in a real browser (Debian chromium driven by Playwright)."""
+
+import os
+import re
+import shutil
+
+import pytest
+
+from megamsg.db import connect
+from megamsg.setup_code import ensure_setup_code
+from tests.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (make system-deps installs it)")
+        pytest.skip("chromium not installed (make system-deps)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_first_run_setup_create_instance_and_link_with_simulator(page, live_server, app, supervisors):
+    code = ensure_setup_code(connect(app.config["DATABASE"]))
+    page.goto(live_server + "/")
+    assert page.url.endswith("/setup")
+    page.fill("input[name=setup_code]", code)
+    page.fill("input[name=email]", "admin@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/instances$"))
+
+    page.fill("input[name=name]", "Support line")
+    page.click("text=Create instance")
+    token = page.inner_text("#token")
+    instance_id = page.inner_text("#instance-id")
+    assert len(token) == 64
+    page.click("text=Continue to")
+
+    supervisors.start()
+    page.wait_for_selector("#qr svg")
+    first_qr = page.inner_html("#qr")
+    assert int(page.inner_text("#countdown")) >= 0
+    # The QR refreshes by itself as it rotates.
+    page.wait_for_function("(old) => document.querySelector('#qr').innerHTML !== old", arg=first_qr)
+
+    page.click("summary:has-text('Link with phone number instead')")
+    page.fill("#pair-form input[name=phone_number]", "+20 123 456 7890")
+    page.click("#pair-form button")
+    page.wait_for_function("document.querySelector('#pair-code').textContent.length === 9")
+
+    page.click("text=Simulate scan")
+    page.wait_for_function("document.querySelector('#status').textContent === 'connected'")
+    assert "+201000000000" in page.inner_text("#linked")
+    assert page.is_hidden("#qr-block")
+
+    page.click("text=Log out of WhatsApp")
+    page.wait_for_function("document.querySelector('#status').textContent === 'qr'")
+    assert instance_id in page.content()
+
+
+def test_wrong_login_shows_message(page, live_server, make_user):
+    make_user("owner@example.com")
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", "owner@example.com")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    assert "Wrong email or password." in page.inner_text(".flash.error")
