@@ -15,7 +15,7 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 import filetype
 import requests
 from PIL import Image
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from megamsg import netguard
@@ -115,12 +115,17 @@ def _failure(error: BaseException, config: dict[str, Any]) -> str:
     while cause is not None and cause not in chain:
         chain.append(cause)
         cause = cause.__cause__ or cause.__context__
-    if any(isinstance(item, (requests.Timeout, Urllib3Timeout, TimeoutError)) for item in chain):
-        return f"the server did not answer within {config['MEDIA_TIMEOUT']:g} s"
-    if any(isinstance(item, NameResolutionError) for item in chain):
-        return "its host name could not be resolved"
     if any(isinstance(item, ConnectionRefusedError) for item in chain):
         return "the server refused the connection"
+    if any(isinstance(item, NameResolutionError) for item in chain):
+        return "its host name could not be resolved"
+    # urllib3 derives NewConnectionError from its timeout class, so a refusal must be ruled out first.
+    if any(
+        isinstance(item, (requests.Timeout, Urllib3Timeout, TimeoutError))
+        and not isinstance(item, NewConnectionError)
+        for item in chain
+    ):
+        return f"the server did not answer within {config['MEDIA_TIMEOUT']:g} s"
     if any(isinstance(item, (requests.exceptions.SSLError, ssl.SSLError)) for item in chain):
         return "the TLS connection failed"
     if isinstance(error, requests.ConnectionError):

@@ -16,8 +16,8 @@ DNS rebinding: checking a name and then letting the HTTP library resolve it agai
 server answer a public address to the check and 127.0.0.1 to the connection. So the check lives in
 the connection itself: urllib3's ``_new_conn`` is replaced by one that resolves the host once,
 refuses unless every address is allowed, and then connects to those very addresses. urllib3 still
-knows the host by name, so the Host header, TLS SNI and certificate checks are unchanged. Nothing is
-sent anywhere before the check passes. Proxies are never used (``trust_env`` is off), because
+knows the host by name, so the Host header, TLS SNI and certificate checks are unchanged. No connection
+is opened before the check passes. Proxies are never used (``trust_env`` is off), because
 through a proxy the guard could not see where the request really goes.
 
 Redirects are followed here, one hop at a time, and every hop opens its connections through the same
@@ -73,6 +73,8 @@ def request(
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         for hop in range(max_redirects + 1):
+            if hop:
+                log.debug("following redirect %d/%d to %s", hop, max_redirects, redact(url))
             _host_and_port(url)  # the address check happens as each connection opens
             response = session.request(
                 method, url, timeout=(timeout, timeout), allow_redirects=False, **kwargs
@@ -82,13 +84,10 @@ def request(
             if response.status_code not in _REDIRECT_STATUSES or not location or max_redirects == 0:
                 return response
             response.close()
-            if hop == max_redirects:
-                raise requests.TooManyRedirects(f"more than {max_redirects} redirects", response=response)
             next_url = urljoin(url, location)
             method, kwargs = _next_hop(response.status_code, method, kwargs, url, next_url)
-            log.debug("following redirect %d/%d to %s", hop + 1, max_redirects, redact(next_url))
             url = next_url
-    raise AssertionError("unreachable")
+    raise requests.TooManyRedirects(f"more than {max_redirects} redirects", response=response)
 
 
 def redact(url: str) -> str:

@@ -11,7 +11,7 @@ from megamsg.events import apply_send_result
 from megamsg.queues import EVENTS, queue, session_queue_name
 from megamsg.redis_conn import get_redis
 from megamsg.send_validation import SendRequest
-from megamsg.session_control import wait_result
+from megamsg.session_control import cancel_quietly, wait_result
 from megamsg.session_jobs import claim_key, outgoing_media_key
 
 if TYPE_CHECKING:
@@ -91,7 +91,7 @@ def wait_for_send(
     if outcome is None:
         if cancel_if_not_started(config, row["id"]):
             error = f"WhatsApp session did not answer within {timeout:g} seconds; the message was not sent."
-            job.cancel()
+            cancel_quietly(job)
         else:
             error = (
                 f"WhatsApp session did not confirm within {timeout:g} seconds; the message may still be sent "

@@ -3,6 +3,7 @@
 import math
 from typing import Any
 
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.results import Result
 
@@ -21,6 +22,14 @@ def wait_result(job: Job, timeout: float) -> dict[str, Any] | None:
     if result.type == Result.Type.SUCCESSFUL:
         return result.return_value
     return {"ok": False, "error": "the WhatsApp session failed to run the request"}
+
+
+def cancel_quietly(job: Job) -> None:
+    """Cancel a job that may already have expired (its ttl ran out) or finished."""
+    try:
+        job.cancel()
+    except (InvalidJobOperation, NoSuchJobError):
+        pass
 
 
 def require_live_runner(config: dict[str, Any], instance_id: str) -> dict[str, Any]:
@@ -50,6 +59,6 @@ def call_runner(
     )
     answer = wait_result(job, timeout)
     if answer is None:
-        job.cancel()
+        cancel_quietly(job)
         raise ApiError(502, f"WhatsApp session did not answer within {timeout:.0f} seconds.")
     return answer

@@ -220,3 +220,26 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture
+def connected_instance(app, client, make_instance, supervisors):
+    """An instance linked to a simulated phone, its runner live: (row, token, headers)."""
+    instance, token = make_instance()
+    headers = auth_headers(instance["id"], token)
+    supervisors.start()
+
+    def showing_qr() -> bool:
+        return client.get("/api/whatsapp/instance", headers=headers).get_json()["status"] == "qr"
+
+    wait_for(showing_qr, 20, what="runner showing a QR code")
+    scanned = client.post(
+        "/api/simulator/scan", headers=headers, json={"phone_number": "+201000000001", "push_name": "Gateway"}
+    )
+    assert scanned.status_code == 200, scanned.get_data(as_text=True)
+    return instance, token, headers
+
+
+def outbox(client, headers: dict) -> list[dict]:
+    """What reached the simulated WhatsApp network."""
+    return client.get("/api/simulator/outbox", headers=headers).get_json()["messages"]
