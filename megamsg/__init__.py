@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from megamsg import api, cli, dashboard, dashboard_session, db, errors, health
+    from megamsg import api, cli, dashboard, dashboard_session, dashboard_webhooks, db, errors, health
     from megamsg.csrf import csrf
 
     db.init_app(app)
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(dashboard_session.bp)
+    app.register_blueprint(dashboard_webhooks.bp)
     cli.init_app(app)
     _announce_setup_code(app)
     return app

@@ -47,12 +47,9 @@ def handle_event(instance_id: str, event: dict[str, Any]) -> str:
 
 
 def _publish(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict[str, Any]) -> None:
-    from megamsg.webhook_delivery import enqueue_delivery, record_event
+    from megamsg.webhook_delivery import publish
 
-    event_id = record_event(db, instance, kind, payload)
-    row = db["webhook_events"].get(event_id)
-    if row["status"] == "pending":
-        enqueue_delivery(_config_for_publish(), event_id)
+    publish(db, _config_for_publish(), instance, kind, payload)
 
 
 def _config_for_publish() -> dict[str, Any]:

@@ -1,0 +1,33 @@
+"""Webhook settings by API: GET/PUT /api/whatsapp/instance/webhook."""
+
+from flask import Blueprint, g, jsonify
+
+from megamsg.api_auth import require_instance
+from megamsg.api_messages import json_object
+from megamsg.db import get_db
+from megamsg.errors import ApiError
+from megamsg.instances import get_instance
+from megamsg.webhook_config import WebhookConfigError, set_webhook, webhook_settings
+
+bp = Blueprint("webhook", __name__, url_prefix="/whatsapp/instance")
+
+
+@bp.get("/webhook")
+@require_instance
+def get_webhook():
+    """The instance's webhook URL, signing secret and event kinds."""
+    return jsonify({"ok": True, **webhook_settings(get_instance(get_db(), g.instance["id"]))})
+
+
+@bp.put("/webhook")
+@require_instance
+def put_webhook():
+    """Set ({"url": "https://…"}) or clear ({"url": null}) the webhook, optionally its event kinds."""
+    body = json_object()
+    if "url" not in body:
+        raise ApiError(422, "url is required: an http(s) URL, or null to clear it.")
+    try:
+        settings = set_webhook(get_db(), g.instance["id"], body["url"], body.get("events"))
+    except WebhookConfigError as exc:
+        raise ApiError(422, str(exc)) from None
+    return jsonify({"ok": True, **settings})
