@@ -180,7 +180,6 @@ def instance_detail(instance_id: str):
         state=state,
         messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
-        has_webhooks_ui="webhooks_ui" in current_app.blueprints,
     )
 
 

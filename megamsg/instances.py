@@ -7,6 +7,7 @@ import secrets
 import sqlite_utils
 
 from megamsg.db import now_iso
+from megamsg.webhook_config import new_secret
 
 TOKEN_BYTES = 32  # 64 hex characters, as the contract promises
 
@@ -39,7 +40,7 @@ def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tupl
         "token_hash": hash_token(token),
         "token_rotated_at": now_iso(),
         "webhook_url": None,
-        "webhook_secret": "whsec_" + secrets.token_urlsafe(24),
+        "webhook_secret": new_secret(),
         "webhook_events": None,
         "created_at": now_iso(),
     }

@@ -227,6 +227,8 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 def _schedule(config: dict[str, Any], event_id: str, delay: float) -> Job:
     """Queue the next attempt in `delay` seconds (the worker's RQ scheduler enqueues it)."""
+    if delay <= 0:
+        return enqueue_delivery(config, event_id)
     # RQ's scheduled registry keeps whole seconds, rounded down: round up so no wait is shorter.
     when = datetime.fromtimestamp(math.ceil(time.time() + delay), UTC)
     return queue(config, WEBHOOKS).enqueue_at(when, deliver, event_id, **_job_options(config))

@@ -1,0 +1,217 @@
+"""Dashboard webhook pages: settings, secret reveal/rotate, test event, deliveries, redelivery, access."""
+
+import html
+import re
+
+import pytest
+
+from megamsg.webhook_config import set_webhook
+from megamsg.webhook_delivery import list_attempts, record_event
+from tests.conftest import csrf_from, login
+from tests.test_webhook_delivery import (
+    WEBHOOK_TEST_CONFIG,
+    Receiver,
+    Workers,
+    verify_signature,
+    wait_status,
+)
+
+
+@pytest.fixture
+def config_overrides(config_overrides):
+    """Short backoff and timeout."""
+    return {**config_overrides, **WEBHOOK_TEST_CONFIG}
+
+
+@pytest.fixture
+def receiver():
+    """A scripted HTTP receiver on loopback."""
+    server = Receiver()
+    server.thread.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(app, tmp_path):
+    """Factory for real queue workers (stopped at teardown)."""
+    group = Workers(dict(app.config), str(tmp_path))
+    yield group
+    group.stop_all()
+
+
+@pytest.fixture
+def owned(client, make_instance):
+    """An instance whose owner is logged in."""
+    instance, _ = make_instance(owner_email="owner@example.com")
+    login(client, "owner@example.com")
+    return instance
+
+
+def page(client, instance_id: str, suffix: str = "") -> str:
+    answer = client.get(f"/instances/{instance_id}/webhooks{suffix}")
+    assert answer.status_code == 200
+    return answer.get_data(as_text=True)
+
+
+def post(client, instance_id: str, suffix: str, data: dict | None = None, csrf: str | None = None):
+    token = csrf or csrf_from(page(client, instance_id))
+    return client.post(
+        f"/instances/{instance_id}/webhooks{suffix}", data={"csrf_token": token, **(data or {})}
+    )
+
+
+def shown_secret(html: str) -> str:
+    return re.search(r'id="webhook-secret">([^<]+)<', html).group(1)
+
+
+def test_secret_hidden_until_revealed_and_rotation_issues_a_new_one(client, db, owned):
+    secret = owned["webhook_secret"]
+    assert secret not in page(client, owned["id"])
+
+    revealed = post(client, owned["id"], "/reveal")
+    assert revealed.status_code == 200
+    assert shown_secret(revealed.get_data(as_text=True)) == secret
+
+    rotated = post(client, owned["id"], "/rotate")
+    assert rotated.status_code == 200
+    new = shown_secret(rotated.get_data(as_text=True))
+    assert new != secret and new.startswith("whsec_")
+    assert db["instances"].get(owned["id"])["webhook_secret"] == new
+    assert new not in page(client, owned["id"])
+
+
+def test_forms_need_a_csrf_token(client, db, owned):
+    answer = client.post(f"/instances/{owned['id']}/webhooks/rotate", data={})
+    assert answer.status_code == 400
+    assert db["instances"].get(owned["id"])["webhook_secret"] == owned["webhook_secret"]
+
+
+def test_settings_form_saves_validates_and_clears(client, db, owned):
+    saved = post(
+        client, owned["id"], "", {"url": "https://example.com/hook", "events": ["message", "session"]}
+    )
+    assert saved.status_code == 302
+    row = db["instances"].get(owned["id"])
+    assert row["webhook_url"] == "https://example.com/hook"
+    html = page(client, owned["id"])
+    assert 'value="https://example.com/hook"' in html
+    assert 'value="message" checked' in html and 'value="status">' in html
+
+    bad = post(client, owned["id"], "", {"url": "ftp://example.com/hook"})
+    assert bad.status_code == 422
+    assert "url must be" in bad.get_data(as_text=True)
+    assert db["instances"].get(owned["id"])["webhook_url"] == "https://example.com/hook"
+
+    assert post(client, owned["id"], "", {"url": ""}).status_code == 302
+    assert db["instances"].get(owned["id"])["webhook_url"] is None
+
+
+def test_test_event_is_delivered_and_listed_and_can_be_redelivered(app, client, db, owned, receiver, workers):
+    workers.start()
+    assert post(client, owned["id"], "", {"url": receiver.url, "events": ["message"]}).status_code == 302
+    secret = shown_secret(post(client, owned["id"], "/rotate").get_data(as_text=True))
+
+    sent = post(client, owned["id"], "/test")
+    assert sent.status_code == 302
+    event_id = sent.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    wait_status(app, event_id, "delivered")
+    [request] = receiver.requests
+    body = verify_signature(secret, request)
+    assert body["type"] == "test" and body["test"]["instance_id"] == owned["id"]
+    assert request["headers"]["webhook-id"] == event_id
+
+    listing = page(client, owned["id"])
+    row = re.search(rf'<tr data-event="{event_id}">(.*?)</tr>', listing, re.S).group(1)
+    assert "test" in row and "delivered" in row and "200" in row
+
+    detail = page(client, owned["id"], f"/{event_id}")
+    assert '"type": "test"' in html.unescape(detail)  # pretty-printed payload
+    assert re.search(r"<td>1</td>\s*<td>[^<]+</td>\s*<td>200</td>", detail)
+
+    receiver.answer(default=410)
+    again = post(client, owned["id"], f"/{event_id}/redeliver", csrf=csrf_from(detail))
+    assert again.status_code == 302
+    wait_status(app, event_id, "stopped")
+    assert receiver.count() == 2
+    assert receiver.requests[1]["headers"]["webhook-id"] == event_id
+    assert receiver.requests[1]["body"] == request["body"]
+    assert [a["status_code"] for a in list_attempts(db, event_id)] == [200, 410]
+    assert "410 Gone" in page(client, owned["id"], f"/{event_id}")
+
+
+def test_test_event_without_url_is_recorded_as_skipped(client, db, owned):
+    sent = post(client, owned["id"], "/test")
+    assert sent.status_code == 302
+    detail = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "skipped" in detail and "Set a webhook URL first" in detail
+
+
+def test_redeliver_of_an_event_still_in_progress_is_refused(app, client, db, owned):
+    set_webhook(db, owned["id"], "https://example.com/hook")
+    event_id = record_event(db, db["instances"].get(owned["id"]), "message", {"message": {}})
+    answer = post(client, owned["id"], f"/{event_id}/redeliver")
+    assert "still being delivered" in client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert list_attempts(db, event_id) == []
+
+
+def test_deliveries_are_listed_newest_first_and_paginated(client, db, owned):
+    ids = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(25)]
+    first = page(client, owned["id"])
+    listed = re.findall(r'<tr data-event="([^"]+)">', first)
+    assert listed == ids[::-1][:20]
+    assert "?page=2" in first and "Newer" not in first
+    second = page(client, owned["id"], "?page=2")
+    assert re.findall(r'<tr data-event="([^"]+)">', second) == ids[::-1][20:]
+    assert "Newer" in second and "?page=3" not in second
+
+
+ROUTES = [
+    ("get", ""),
+    ("get", "/{event}"),
+    ("post", ""),
+    ("post", "/reveal"),
+    ("post", "/rotate"),
+    ("post", "/test"),
+    ("post", "/{event}/redeliver"),
+]
+
+
+def visit_all(client, instance_id: str, event_id: str) -> dict[str, int]:
+    """Status code of every webhook route for the logged-in user."""
+    csrf = csrf_from(client.get("/instances").get_data(as_text=True))
+    codes = {}
+    for method, suffix in ROUTES:
+        path = f"/instances/{instance_id}/webhooks" + suffix.format(event=event_id)
+        answer = client.get(path) if method == "get" else client.post(path, data={"csrf_token": csrf})
+        codes[f"{method.upper()} {suffix or '/'}"] = answer.status_code
+    return codes
+
+
+def test_other_users_get_404_and_admins_see_everything(client, db, make_instance, make_user):
+    instance, _ = make_instance(owner_email="owner@example.com")
+    event_id = record_event(db, instance, "message", {"message": {}})
+
+    make_user("intruder@example.com")
+    login(client, "intruder@example.com")
+    assert set(visit_all(client, instance["id"], event_id).values()) == {404}
+    assert db["instances"].get(instance["id"])["webhook_secret"] == instance["webhook_secret"]
+    assert db["webhook_events"].count == 1
+
+    make_user("admin@example.com", is_admin=True)
+    login(client, "admin@example.com")
+    codes = visit_all(client, instance["id"], event_id)
+    assert all(code in (200, 302) for code in codes.values()), codes
+
+
+def test_event_of_another_instance_is_404(client, db, owned, make_instance):
+    other, _ = make_instance("Other", owner_email="owner@example.com")
+    event_id = record_event(db, other, "message", {"message": {}})
+    assert client.get(f"/instances/{owned['id']}/webhooks/{event_id}").status_code == 404
+    assert client.get(f"/instances/{owned['id']}/webhooks/msg_nope").status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_login(client, make_instance):
+    instance, _ = make_instance()
+    answer = client.get(f"/instances/{instance['id']}/webhooks")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
