@@ -18,6 +18,7 @@ from typing import Any
 from megamsg.config import env_for_children, load_config
 from megamsg.db import connect, migrate
 from megamsg.lease import lease_holder
+from megamsg.media_retention import purge_expired_media
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runner import EXIT_LEASE_HELD, deleted_key
 
@@ -52,6 +53,7 @@ class Supervisor:
         self.runners: dict[str, Child] = {}
         self.queue_worker = Child("queue-worker", [sys.executable, "-m", "megamsg.queue_worker"])
         self.stop_requested = False
+        self.next_purge = 0.0
 
     # -- process handling ------------------------------------------------------
     def _spawn(self, child: Child) -> None:
@@ -97,6 +99,11 @@ class Supervisor:
     def reconcile(self) -> None:
         """Start, stop and restart children to match the desired state."""
         now = time.monotonic()
+        if now >= self.next_purge:
+            self.next_purge = now + 3600
+            removed = purge_expired_media(self.config)
+            if removed:
+                log.info("deleted %d incoming media file(s) past the retention period", removed)
         code = self._reap(self.queue_worker)
         if code is not None:
             self._after_exit(self.queue_worker, code)

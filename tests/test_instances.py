@@ -123,3 +123,25 @@ def test_cli_create_user(app, db):
     assert db.execute("SELECT email, is_admin FROM users").fetchall() == [("boss@example.com", 1)]
     again = runner.invoke(args=["megamsg", "create-user", "boss@example.com", "--password", "long enough pw"])
     assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_cli_set_webhook(app, make_instance, db):
+    instance, _ = make_instance()
+    runner = app.test_cli_runner()
+    ok = runner.invoke(
+        args=["megamsg", "instance", "set-webhook", instance["id"], "https://example.com/hook"]
+    )
+    assert ok.exit_code == 0 and "https://example.com/hook" in ok.output
+    assert db["instances"].get(instance["id"])["webhook_url"] == "https://example.com/hook"
+    bad = runner.invoke(args=["megamsg", "instance", "set-webhook", instance["id"], "ftp://example.com"])
+    assert bad.exit_code != 0 and "http" in bad.output
+    cleared = runner.invoke(args=["megamsg", "instance", "set-webhook", instance["id"], "none"])
+    assert cleared.exit_code == 0
+    assert db["instances"].get(instance["id"])["webhook_url"] is None
+
+
+def test_cli_doctor_reports_each_check(app):
+    result = app.test_cli_runner().invoke(args=["megamsg", "doctor"])
+    for check in ("redis", "sqlite", "ffmpeg", "neonize"):
+        assert f"] {check}:" in result.output
+    assert ("All checks passed." in result.output) == (result.exit_code == 0)
