@@ -145,3 +145,12 @@ def test_cli_doctor_reports_each_check(app):
     for check in ("redis", "sqlite", "ffmpeg", "neonize"):
         assert f"] {check}:" in result.output
     assert ("All checks passed." in result.output) == (result.exit_code == 0)
+
+
+def test_cli_doctor_fails_when_redis_is_down(config_overrides):
+    from megamsg import create_app
+
+    broken = create_app({**config_overrides, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = broken.test_cli_runner().invoke(args=["megamsg", "doctor"])
+    assert result.exit_code == 1
+    assert "[FAIL] redis:" in result.output and "check(s) failed" in result.output
