@@ -3,7 +3,6 @@
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import redis
 from megamsg import create_app
 from megamsg.db import connect
 from megamsg.redis_conn import embedded_url, stop_embedded
+from tests.processes import REPO, ProcessGroup, child_env
 
 PASSWORD = "correct horse battery"
 # Short QR rotation, lease and timeouts so the runtime tests run in seconds.
@@ -157,25 +157,9 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
 
 # --- live processes ---------------------------------------------------------------------------
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-
-def child_env(config: dict, **extra: str) -> dict[str, str]:
-    """Environment for a MegaMsg child process using the test's configuration."""
-    from megamsg.config import env_for_children
-
-    env = env_for_children(config)
-    env["MEGAMSG_SECRET_KEY"] = config["SECRET_KEY"]
-    env.update(extra)
-    return env
-
-
-class Supervisors:
+class Supervisors(ProcessGroup):
     """Starts `python worker.py` processes and always stops them."""
-
-    def __init__(self, config: dict):
-        self.config = config
-        self.processes: list[subprocess.Popen] = []
 
     def start(self, **env: str) -> subprocess.Popen:
         process = subprocess.Popen(
@@ -183,22 +167,6 @@ class Supervisors:
         )
         self.processes.append(process)
         return process
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            # Never leave a runner behind, even when a test failed half-way.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 @pytest.fixture
@@ -243,3 +211,24 @@ def connected_instance(app, client, make_instance, supervisors):
 def outbox(client, headers: dict) -> list[dict]:
     """What reached the simulated WhatsApp network."""
     return client.get("/api/simulator/outbox", headers=headers).get_json()["messages"]
+
+
+@pytest.fixture
+def scripted_receiver():
+    """A scripted webhook receiver on loopback."""
+    from tests.webhook_support import Receiver
+
+    server = Receiver()
+    server.thread.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queue_workers(app, tmp_path):
+    """Factory for real `python -m megamsg.queue_worker` processes (stopped at teardown)."""
+    from tests.webhook_support import Workers
+
+    group = Workers(dict(app.config), str(tmp_path))
+    yield group
+    group.stop_all()

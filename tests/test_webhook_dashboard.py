@@ -8,36 +8,14 @@ import pytest
 from megamsg.webhook_config import set_webhook
 from megamsg.webhook_delivery import list_attempts, record_event
 from tests.conftest import csrf_from, login
-from tests.test_webhook_delivery import (
-    WEBHOOK_TEST_CONFIG,
-    Receiver,
-    Workers,
-    verify_signature,
-    wait_status,
-)
+from tests.test_webhook_delivery import wait_status
+from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
 
 
 @pytest.fixture
 def config_overrides(config_overrides):
     """Short backoff and timeout."""
     return {**config_overrides, **WEBHOOK_TEST_CONFIG}
-
-
-@pytest.fixture
-def receiver():
-    """A scripted HTTP receiver on loopback."""
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def workers(app, tmp_path):
-    """Factory for real queue workers (stopped at teardown)."""
-    group = Workers(dict(app.config), str(tmp_path))
-    yield group
-    group.stop_all()
 
 
 @pytest.fixture
@@ -107,16 +85,21 @@ def test_settings_form_saves_validates_and_clears(client, db, owned):
     assert db["instances"].get(owned["id"])["webhook_url"] is None
 
 
-def test_test_event_is_delivered_and_listed_and_can_be_redelivered(app, client, db, owned, receiver, workers):
-    workers.start()
-    assert post(client, owned["id"], "", {"url": receiver.url, "events": ["message"]}).status_code == 302
+def test_test_event_is_delivered_and_listed_and_can_be_redelivered(
+    app, client, db, owned, scripted_receiver, queue_workers
+):
+    queue_workers.start()
+    assert (
+        post(client, owned["id"], "", {"url": scripted_receiver.url, "events": ["message"]}).status_code
+        == 302
+    )
     secret = shown_secret(post(client, owned["id"], "/rotate").get_data(as_text=True))
 
     sent = post(client, owned["id"], "/test")
     assert sent.status_code == 302
     event_id = sent.headers["Location"].rstrip("/").rsplit("/", 1)[1]
     wait_status(app, event_id, "delivered")
-    [request] = receiver.requests
+    [request] = scripted_receiver.requests
     body = verify_signature(secret, request)
     assert body["type"] == "test" and body["test"]["instance_id"] == owned["id"]
     assert request["headers"]["webhook-id"] == event_id
@@ -129,13 +112,13 @@ def test_test_event_is_delivered_and_listed_and_can_be_redelivered(app, client, 
     assert '"type": "test"' in html.unescape(detail)  # pretty-printed payload
     assert re.search(r"<td>1</td>\s*<td>[^<]+</td>\s*<td>200</td>", detail)
 
-    receiver.answer(default=410)
+    scripted_receiver.answer(default=410)
     again = post(client, owned["id"], f"/{event_id}/redeliver", csrf=csrf_from(detail))
     assert again.status_code == 302
     wait_status(app, event_id, "stopped")
-    assert receiver.count() == 2
-    assert receiver.requests[1]["headers"]["webhook-id"] == event_id
-    assert receiver.requests[1]["body"] == request["body"]
+    assert scripted_receiver.count() == 2
+    assert scripted_receiver.requests[1]["headers"]["webhook-id"] == event_id
+    assert scripted_receiver.requests[1]["body"] == request["body"]
     assert [a["status_code"] for a in list_attempts(db, event_id)] == [200, 410]
     assert "410 Gone" in page(client, owned["id"], f"/{event_id}")
 

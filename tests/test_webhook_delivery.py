@@ -5,19 +5,10 @@ guard on, and must be refused before any connection is made.
 """
 
 import base64
-import hashlib
-import hmac
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from rq.registry import ScheduledJobRegistry
@@ -39,145 +30,8 @@ from megamsg.webhook_delivery import (
     retry_intervals,
     sign,
 )
-from tests.conftest import REPO, auth_headers, child_env, wait_for
-
-# --- helpers shared with test_webhook_dashboard.py -------------------------------------------------
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records every POST and answers from a script."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.connections = 0
-        self.script: list[tuple[int, dict, float]] = []
-        self.default: tuple[int, dict, float] = (200, {}, 0.0)
-        self.lock = threading.Lock()
-        self.closing = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    receiver.requests.append(
-                        {
-                            "path": self.path,
-                            "headers": dict(self.headers.items()),
-                            "body": body,
-                            "at": time.monotonic(),
-                        }
-                    )
-                    status, headers, delay = receiver.script.pop(0) if receiver.script else receiver.default
-                if delay:
-                    receiver.closing.wait(delay)
-                answer = json.dumps({"answered": status}).encode()
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                except OSError:
-                    pass  # the client gave up (timeout test)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def verify_request(self, request, client_address) -> bool:
-                with receiver.lock:
-                    receiver.connections += 1
-                return True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def answer(self, *responses: int | tuple[int, dict, float], default: int | None = None) -> None:
-        """Script the next answers: status codes, or (status, headers, delay seconds)."""
-        with self.lock:
-            self.script = [r if isinstance(r, tuple) else (r, {}, 0.0) for r in responses]
-            if default is not None:
-                self.default = (default, {}, 0.0)
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.requests)
-
-    def stop(self) -> None:
-        self.closing.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Workers:
-    """`python -m megamsg.queue_worker` processes on the test app's configuration, always stopped."""
-
-    def __init__(self, config: dict, log_dir: str) -> None:
-        self.config = config
-        self.log_dir = log_dir
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, **env: str) -> subprocess.Popen:
-        extra = {"MEGAMSG_DOTENV": os.devnull, **{f"MEGAMSG_{key}": value for key, value in env.items()}}
-        log = open(os.path.join(self.log_dir, f"worker-{len(self.processes)}.log"), "wb")  # noqa: SIM115
-        process = subprocess.Popen(
-            [sys.executable, "-m", "megamsg.queue_worker"],
-            cwd=REPO,
-            env=child_env(self.config, **extra),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.processes.append(process)
-        return process
-
-    def log_text(self) -> str:
-        """Everything the workers logged so far."""
-        return "".join(
-            Path(self.log_dir, f"worker-{n}.log").read_text(errors="replace")
-            for n in range(len(self.processes))
-        )
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # the scheduler child, if it outlived the worker
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-WEBHOOK_TEST_CONFIG = {
-    "ALLOW_PRIVATE_URLS": True,  # the receiver is on loopback
-    "WEBHOOK_RETRY_INTERVALS": "1,1",
-    "WEBHOOK_TIMEOUT": 1.0,
-}
-
-
-def verify_signature(secret: str, request: dict) -> dict:
-    """Check a recorded request's signature by hand and with the standardwebhooks package."""
-    headers = {name.lower(): value for name, value in request["headers"].items()}
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + request["body"]
-    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    assert headers["webhook-signature"] == expected
-    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 60
-    return Webhook(secret).verify(request["body"], headers)
-
+from tests.conftest import auth_headers, wait_for
+from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
 
 # --- fixtures ------------------------------------------------------------------------------------
 
@@ -189,27 +43,10 @@ def config_overrides(config_overrides):
 
 
 @pytest.fixture
-def receiver():
-    """A scripted HTTP receiver on loopback."""
-    server = Receiver()
-    server.thread.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def workers(app, tmp_path):
-    """Factory for real queue workers (stopped at teardown)."""
-    group = Workers(dict(app.config), str(tmp_path))
-    yield group
-    group.stop_all()
-
-
-@pytest.fixture
-def hooked(app, db, make_instance, receiver):
-    """An instance whose webhook points at the receiver, with a fresh secret."""
+def hooked(app, db, make_instance, scripted_receiver):
+    """An instance whose webhook points at the scripted_receiver, with a fresh secret."""
     instance, _ = make_instance()
-    set_webhook(db, instance["id"], receiver.url)
+    set_webhook(db, instance["id"], scripted_receiver.url)
     rotate_secret(db, instance["id"])
     return db["instances"].get(instance["id"])
 
@@ -254,9 +91,11 @@ def nothing_queued(app) -> bool:
 # --- delivery through the real worker ------------------------------------------------------------
 
 
-def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(app, db, hooked, receiver, workers):
-    receiver.answer(500, 500, 200)
-    workers.start()
+def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(
+    app, db, hooked, scripted_receiver, queue_workers
+):
+    scripted_receiver.answer(500, 500, 200)
+    queue_workers.start()
     event_id = publish(db, app.config, hooked, "message", message_payload())
     stored = get_event(db, event_id)
     assert stored["status"] == "pending"
@@ -267,32 +106,39 @@ def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(app, db,
     assert [a["attempt"] for a in attempts] == [1, 2, 3]
     assert [a["status_code"] for a in attempts] == [500, 500, 200]
     assert [a["error"] for a in attempts] == ["HTTP 500", "HTTP 500", None]
-    assert all(a["url"] == receiver.url and a["duration_ms"] >= 0 for a in attempts)
+    assert all(a["url"] == scripted_receiver.url and a["duration_ms"] >= 0 for a in attempts)
     assert json.loads(attempts[-1]["response_excerpt"]) == {"answered": 200}
 
-    assert receiver.count() == 3
-    bodies = {r["body"] for r in receiver.requests}
+    assert scripted_receiver.count() == 3
+    bodies = {r["body"] for r in scripted_receiver.requests}
     assert bodies == {stored["payload"].encode()}
-    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {event_id}
-    for request in receiver.requests:
+    assert {r["headers"]["webhook-id"] for r in scripted_receiver.requests} == {event_id}
+    for request in scripted_receiver.requests:
         assert request["headers"]["Content-Type"] == "application/json"
         assert request["headers"]["User-Agent"] == "MegaMsg-Webhook/1"
         assert verify_signature(hooked["webhook_secret"], request) == message_payload()
-    gaps = [b["at"] - a["at"] for a, b in zip(receiver.requests, receiver.requests[1:], strict=False)]
+    gaps = [
+        b["at"] - a["at"]
+        for a, b in zip(scripted_receiver.requests, scripted_receiver.requests[1:], strict=False)
+    ]
     assert all(gap >= 0.99 for gap in gaps), gaps  # the 1 s backoff was respected
     assert nothing_queued(app)
 
     log = wait_for(
-        lambda: (text := workers.log_text()) and f"webhook {event_id} attempt 3/3" in text and text
+        lambda: (text := queue_workers.log_text()) and f"webhook {event_id} attempt 3/3" in text and text
     )
     secret = hooked["webhook_secret"]
     assert secret not in log and secret.removeprefix("whsec_") not in log
-    assert not any(r["headers"]["webhook-signature"].removeprefix("v1,") in log for r in receiver.requests)
+    assert not any(
+        r["headers"]["webhook-signature"].removeprefix("v1,") in log for r in scripted_receiver.requests
+    )
 
 
-def test_always_failing_ends_failed_and_redeliver_gives_three_more(app, db, hooked, receiver, workers):
-    receiver.answer(default=500)
-    workers.start(WEBHOOK_RETRY_INTERVALS="0,0")  # the backoff itself is tested above
+def test_always_failing_ends_failed_and_redeliver_gives_three_more(
+    app, db, hooked, scripted_receiver, queue_workers
+):
+    scripted_receiver.answer(default=500)
+    queue_workers.start(WEBHOOK_RETRY_INTERVALS="0,0")  # the backoff itself is tested above
     event_id = publish(db, app.config, hooked, "status", {"status": {"id": "m1", "status": "read"}})
     event = wait_status(app, event_id, "failed")
     assert (event["attempts"], event["last_status_code"], event["last_error"]) == (3, 500, "HTTP 500")
@@ -303,27 +149,29 @@ def test_always_failing_ends_failed_and_redeliver_gives_three_more(app, db, hook
     event = wait_status(app, event_id, "failed")
     assert event["attempts"] == 3
     assert [a["attempt"] for a in list_attempts(db, event_id)] == [1, 2, 3, 1, 2, 3]
-    assert receiver.count() == 6
-    assert {r["headers"]["webhook-id"] for r in receiver.requests} == {event_id}
-    assert len({r["body"] for r in receiver.requests}) == 1
+    assert scripted_receiver.count() == 6
+    assert {r["headers"]["webhook-id"] for r in scripted_receiver.requests} == {event_id}
+    assert len({r["body"] for r in scripted_receiver.requests}) == 1
     assert nothing_queued(app)
 
 
-def test_410_gone_stops_after_one_attempt(app, db, hooked, receiver, workers):
-    receiver.answer(410, default=200)
-    workers.start()
+def test_410_gone_stops_after_one_attempt(app, db, hooked, scripted_receiver, queue_workers):
+    scripted_receiver.answer(410, default=200)
+    queue_workers.start()
     event_id = publish(db, app.config, hooked, "session", {"session": {"status": "connected"}})
     event = wait_status(app, event_id, "stopped")
     assert (event["attempts"], event["last_status_code"]) == (1, 410)
     wait_for(lambda: nothing_queued(app), what="no further attempt queued or scheduled")
-    assert receiver.count() == 1
+    assert scripted_receiver.count() == 1
     assert len(list_attempts(db, event_id)) == 1
 
 
-def test_timeout_counts_as_failed_attempt_and_retry_after_is_honoured(app, db, hooked, receiver, workers):
+def test_timeout_counts_as_failed_attempt_and_retry_after_is_honoured(
+    app, db, hooked, scripted_receiver, queue_workers
+):
     # WEBHOOK_TIMEOUT is 1 s and our backoff 0 s; the receiver asks for 2 s with Retry-After.
-    receiver.answer((200, {}, 4.0), (503, {"Retry-After": "2"}, 0.0), 200)
-    workers.start(WEBHOOK_RETRY_INTERVALS="0,0")
+    scripted_receiver.answer((200, {}, 4.0), (503, {"Retry-After": "2"}, 0.0), 200)
+    queue_workers.start(WEBHOOK_RETRY_INTERVALS="0,0")
     event_id = publish(db, app.config, hooked, "message", message_payload())
     event = wait_status(app, event_id, "delivered")
     slow, unavailable, ok = list_attempts(db, event_id)
@@ -331,12 +179,12 @@ def test_timeout_counts_as_failed_attempt_and_retry_after_is_honoured(app, db, h
     assert 900 <= slow["duration_ms"] < 4000
     assert (unavailable["status_code"], unavailable["error"]) == (503, "HTTP 503")
     assert (ok["status_code"], event["attempts"]) == (200, 3)
-    second, third = receiver.requests[1:]
+    second, third = scripted_receiver.requests[1:]
     assert third["at"] - second["at"] >= 1.99
 
 
-def test_private_address_refused_without_connecting(app, db, hooked, receiver, workers):
-    workers.start(ALLOW_PRIVATE_URLS="0")
+def test_private_address_refused_without_connecting(app, db, hooked, scripted_receiver, queue_workers):
+    queue_workers.start(ALLOW_PRIVATE_URLS="0")
     event_id = publish(db, app.config, hooked, "message", message_payload())
     event = wait_status(app, event_id, "failed")
     assert event["attempts"] == 1
@@ -344,7 +192,7 @@ def test_private_address_refused_without_connecting(app, db, hooked, receiver, w
     [attempt] = list_attempts(db, event_id)
     assert attempt["status_code"] is None and "private address" in attempt["error"]
     wait_for(lambda: nothing_queued(app), what="no retry of a refused URL")
-    assert receiver.connections == 0 and receiver.count() == 0
+    assert scripted_receiver.connections == 0 and scripted_receiver.count() == 0
 
 
 # --- the job itself, run in this process ---------------------------------------------------------
@@ -359,21 +207,23 @@ def in_process_jobs(app):
     job_context._config = previous
 
 
-def test_running_the_job_twice_delivers_once(app, db, hooked, receiver, in_process_jobs):
+def test_running_the_job_twice_delivers_once(app, db, hooked, scripted_receiver, in_process_jobs):
     event_id = record_event(db, hooked, "message", message_payload())
     assert deliver(event_id) == "attempt 1: delivered"
     assert deliver(event_id).startswith("nothing to do")
-    assert receiver.count() == 1
+    assert scripted_receiver.count() == 1
     assert get_event(db, event_id)["attempts"] == 1
 
 
-def test_url_removed_before_delivery_skips_without_sending(app, db, hooked, receiver, in_process_jobs):
+def test_url_removed_before_delivery_skips_without_sending(
+    app, db, hooked, scripted_receiver, in_process_jobs
+):
     event_id = record_event(db, hooked, "message", message_payload())
     set_webhook(db, hooked["id"], None)
     deliver(event_id)
     event = get_event(db, event_id)
     assert (event["status"], event["attempts"]) == ("skipped", 0)
-    assert receiver.count() == 0
+    assert scripted_receiver.count() == 0
 
 
 def test_redeliver_refused_while_a_round_is_in_progress(app, db, hooked):
@@ -385,13 +235,13 @@ def test_redeliver_refused_while_a_round_is_in_progress(app, db, hooked):
 # --- recording ----------------------------------------------------------------------------------
 
 
-def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_instance, receiver):
+def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_instance, scripted_receiver):
     instance, _ = make_instance()
     no_url = get_event(db, record_event(db, instance, "message", message_payload()))
     assert (no_url["status"], no_url["attempts"]) == ("skipped", 0)
     assert "No webhook URL" in no_url["last_error"]
 
-    set_webhook(db, instance["id"], receiver.url, ["status"])
+    set_webhook(db, instance["id"], scripted_receiver.url, ["status"])
     instance = db["instances"].get(instance["id"])
     unselected = get_event(db, record_event(db, instance, "message", message_payload()))
     assert unselected["status"] == "skipped" and "message events" in unselected["last_error"]
