@@ -161,7 +161,8 @@ def instance_create():
     return render_template("token.html", instance=row, token=token, created=True)
 
 
-def _own_instance_or_404(instance_id: str) -> dict:
+def own_instance_or_404(instance_id: str) -> dict:
+    """The instance if the logged-in user may see it; 404 (not 403) otherwise."""
     instance = instances.visible_instance(get_db(), g.user, instance_id)
     if instance is None:
         abort(404)
@@ -172,7 +173,7 @@ def _own_instance_or_404(instance_id: str) -> dict:
 @login_required
 def instance_detail(instance_id: str):
     """One instance: status, linking, credentials."""
-    instance = _own_instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     state = read_state(current_app.config, instance_id)
     return render_template(
         "instance.html",
@@ -187,7 +188,7 @@ def instance_detail(instance_id: str):
 @login_required
 def instance_rotate(instance_id: str):
     """Issue a new token; the old one stops working at once."""
-    instance = _own_instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     token = instances.rotate_token(get_db(), instance_id)
     return render_template("token.html", instance=instance, token=token, created=False)
 
@@ -196,14 +197,14 @@ def instance_rotate(instance_id: str):
 @login_required
 def instance_delete_confirm(instance_id: str):
     """Ask for confirmation before deleting."""
-    return render_template("delete.html", instance=_own_instance_or_404(instance_id))
+    return render_template("delete.html", instance=own_instance_or_404(instance_id))
 
 
 @bp.post("/instances/<instance_id>/delete")
 @login_required
 def instance_delete(instance_id: str):
     """Delete after the name was typed to confirm."""
-    instance = _own_instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     if request.form.get("confirm_name", "").strip() != instance["name"]:
         flash("Type the instance's name exactly to confirm deletion.", "error")
         return render_template("delete.html", instance=instance), 422

@@ -2,12 +2,10 @@
 
 import math
 
-from flask import Blueprint, abort, current_app, g, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 
-from megamsg import instances
 from megamsg.api_instance import public_status, qr_svg
-from megamsg.dashboard import login_required
-from megamsg.db import get_db
+from megamsg.dashboard import login_required, own_instance_or_404
 from megamsg.errors import ApiError
 from megamsg.phone import PhoneError, normalise_phone
 from megamsg.runtime_state import read_state
@@ -16,18 +14,11 @@ from megamsg.session_control import call_runner
 bp = Blueprint("session_ui", __name__, url_prefix="/instances/<instance_id>")
 
 
-def _instance(instance_id: str) -> dict:
-    instance = instances.visible_instance(get_db(), g.user, instance_id)
-    if instance is None:
-        abort(404)
-    return instance
-
-
 @bp.get("/live")
 @login_required
 def live(instance_id: str):
     """Current status, QR (as SVG) and errors for the page to render."""
-    _instance(instance_id)
+    own_instance_or_404(instance_id)
     state = read_state(current_app.config, instance_id)
     status = public_status(state) if state["alive"] else "not started"
     showing_qr = status == "qr" and state.get("qr") and state["qr_seconds_left"] > 0
@@ -55,7 +46,7 @@ def _run(instance_id: str, action: str, params: dict) -> dict:
 @login_required
 def pair_code(instance_id: str):
     """Request a pair code for linking by phone number."""
-    _instance(instance_id)
+    own_instance_or_404(instance_id)
     try:
         phone = normalise_phone(request.form.get("phone_number", ""))
     except PhoneError as exc:
@@ -68,7 +59,7 @@ def pair_code(instance_id: str):
 @login_required
 def logout(instance_id: str):
     """Unlink the WhatsApp session."""
-    _instance(instance_id)
+    own_instance_or_404(instance_id)
     _run(instance_id, "logout", {})
     return jsonify({"ok": True})
 
@@ -79,7 +70,7 @@ def simulate_scan(instance_id: str):
     """Simulator only: scan the QR with a made-up phone."""
     if current_app.config["WHATSAPP_DRIVER"] != "simulator":
         abort(404)
-    _instance(instance_id)
+    own_instance_or_404(instance_id)
     try:
         phone = normalise_phone(request.form.get("phone_number") or "+201000000000")
     except PhoneError as exc:

@@ -2,10 +2,10 @@
 
 import json
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from megamsg import instances, webhook_delivery
-from megamsg.dashboard import login_required
+from megamsg.dashboard import login_required, own_instance_or_404
 from megamsg.db import get_db
 from megamsg.webhook_config import (
     EVENT_KINDS,
@@ -18,13 +18,6 @@ from megamsg.webhook_config import (
 bp = Blueprint("webhooks_ui", __name__)
 
 PAGE_SIZE = 20
-
-
-def _instance_or_404(instance_id: str) -> dict:
-    instance = instances.visible_instance(get_db(), g.user, instance_id)
-    if instance is None:
-        abort(404)
-    return instance
 
 
 def _event_or_404(instance: dict, event_id: str) -> dict:
@@ -64,14 +57,14 @@ def _render_settings(instance: dict, reveal: bool = False, status: int = 200, fo
 @login_required
 def settings(instance_id: str):
     """Webhook settings and the latest deliveries."""
-    return _render_settings(_instance_or_404(instance_id))
+    return _render_settings(own_instance_or_404(instance_id))
 
 
 @bp.post("/instances/<instance_id>/webhooks")
 @login_required
 def save_settings(instance_id: str):
     """Save the URL (empty clears it) and the event kinds."""
-    instance = _instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     url = request.form.get("url", "").strip()
     try:
         set_webhook(get_db(), instance_id, url or None, request.form.getlist("events"))
@@ -86,14 +79,14 @@ def save_settings(instance_id: str):
 @login_required
 def reveal_secret(instance_id: str):
     """Show the signing secret (kept out of the page until asked for)."""
-    return _render_settings(_instance_or_404(instance_id), reveal=True)
+    return _render_settings(own_instance_or_404(instance_id), reveal=True)
 
 
 @bp.post("/instances/<instance_id>/webhooks/rotate")
 @login_required
 def rotate(instance_id: str):
     """Issue a new signing secret; the old one stops being used at once."""
-    _instance_or_404(instance_id)
+    own_instance_or_404(instance_id)
     rotate_secret(get_db(), instance_id)
     flash("New signing secret issued. Update your receiver: deliveries are now signed with it.", "ok")
     return _render_settings(instances.get_instance(get_db(), instance_id), reveal=True)
@@ -103,7 +96,7 @@ def rotate(instance_id: str):
 @login_required
 def send_test(instance_id: str):
     """Send a test event to the webhook URL."""
-    instance = _instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     event_id = webhook_delivery.send_test_event(get_db(), current_app.config, instance)
     if instance["webhook_url"]:
         flash("Test event queued.", "ok")
@@ -116,7 +109,7 @@ def send_test(instance_id: str):
 @login_required
 def event_detail(instance_id: str, event_id: str):
     """One event: its payload and every delivery attempt."""
-    instance = _instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     event = _event_or_404(instance, event_id)
     return render_template(
         "webhooks_event.html",
@@ -131,7 +124,7 @@ def event_detail(instance_id: str, event_id: str):
 @login_required
 def redeliver(instance_id: str, event_id: str):
     """Start a fresh round of up to 3 attempts."""
-    instance = _instance_or_404(instance_id)
+    instance = own_instance_or_404(instance_id)
     _event_or_404(instance, event_id)
     try:
         webhook_delivery.redeliver(get_db(), current_app.config, event_id)
