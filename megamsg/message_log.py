@@ -23,23 +23,27 @@ def _next_seq(db: sqlite_utils.Database, instance_id: str) -> int:
     return row[0]
 
 
-def create_outgoing(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> dict:
-    """Record an outgoing message as queued; return the row."""
+def _insert(db: sqlite_utils.Database, instance_id: str, direction: str, status: str, fields: dict) -> dict:
     now = now_iso()
     row = {
-        "id": fields.get("id") or new_message_id(),
         "instance_id": instance_id,
-        "direction": "out",
-        "status": "queued",
+        "direction": direction,
+        "status": status,
         "created_at": now,
         "updated_at": now,
-        **{key: value for key, value in fields.items() if key != "id"},
+        **fields,
+        "id": fields.get("id") or new_message_id(),
     }
     with db.conn:
         row["seq"] = _next_seq(db, instance_id)
         db["messages"].insert(row)
-        db["message_status"].insert({"message_id": row["id"], "status": "queued", "error": None, "at": now})
+        db["message_status"].insert({"message_id": row["id"], "status": status, "error": None, "at": now})
     return row
+
+
+def create_outgoing(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> dict:
+    """Record an outgoing message as queued; return the row."""
+    return _insert(db, instance_id, "out", "queued", fields)
 
 
 def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> tuple[dict, bool]:
@@ -50,21 +54,7 @@ def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[st
     ).fetchone()
     if existing:
         return get_message(db, instance_id, existing[0]), False
-    now = now_iso()
-    row = {
-        "id": new_message_id(),
-        "instance_id": instance_id,
-        "direction": "in",
-        "status": "received",
-        "created_at": now,
-        "updated_at": now,
-        **fields,
-    }
-    with db.conn:
-        row["seq"] = _next_seq(db, instance_id)
-        db["messages"].insert(row)
-        db["message_status"].insert({"message_id": row["id"], "status": "received", "error": None, "at": now})
-    return row, True
+    return _insert(db, instance_id, "in", "received", fields), True
 
 
 def set_status(

@@ -1,0 +1,343 @@
+"""The neonize driver: event translation on real neonize protobufs, and the real client offline."""
+
+import importlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from megamsg.drivers.base import DriverError
+from megamsg.drivers.neonize_driver import (
+    format_pair_code,
+    media_message_from,
+    message_event_from,
+    receipt_event_from,
+    session_event_from,
+    session_store_for,
+    unix_seconds,
+)
+
+# The generated protobuf modules import each other as top-level packages; loading them from their
+# directory avoids `import neonize`, which loads the Go library and calls logging.basicConfig().
+_PROTO_DIR = str(Path(importlib.util.find_spec("neonize").submodule_search_locations[0]) / "proto")
+if _PROTO_DIR not in sys.path:
+    sys.path.insert(0, _PROTO_DIR)
+P = importlib.import_module("Neonize_pb2")
+
+REPO = Path(__file__).resolve().parents[1]
+TS_MS = 1714650000123  # neonize 0.5.2 sends Info.Timestamp in milliseconds
+
+
+def jid(user: str, server: str = "s.whatsapp.net", device: int = 0):
+    """A JID the way Go encodes it (every field set)."""
+    return P.JID(User=user, Server=server, Device=device, RawAgent=0, Integrator=0, IsEmpty=False)
+
+
+def incoming(fill=None, *, sender=None, chat=None, sender_alt=None, is_group=False, from_me=False):
+    """A MessageEv after the same bytes → FromString trip as neonize's callback."""
+    sender = sender or jid("201234567890")
+    source = P.MessageSource(Chat=chat or sender, Sender=sender, IsFromMe=from_me, IsGroup=is_group)
+    if sender_alt is not None:
+        source.SenderAlt.CopyFrom(sender_alt)
+    ev = P.Message(
+        Info=P.MessageInfo(ID="3EB0ABC", Pushname="John Doe", Timestamp=TS_MS, MessageSource=source)
+    )
+    if fill:
+        fill(ev.Message)
+    return P.Message.FromString(ev.SerializePartialToString())
+
+
+def receipt(kind, ids, chat=None):
+    """A ReceiptEv after the callback's bytes round trip; kind None leaves Type unset."""
+    ev = P.Receipt(
+        MessageIDs=ids, Timestamp=1714650100, MessageSource=P.MessageSource(Chat=chat or jid("201234567890"))
+    )
+    if kind is not None:
+        ev.Type = kind
+    return P.Receipt.FromString(ev.SerializePartialToString())
+
+
+def set_text(message):
+    message.conversation = "Hello!"
+
+
+def set_extended_text(message):
+    message.extendedTextMessage.text = "Hello!"
+
+
+@pytest.mark.parametrize("fill", [set_text, set_extended_text], ids=["conversation", "extendedTextMessage"])
+def test_text_message(fill):
+    assert message_event_from(incoming(fill)) == {
+        "kind": "message",
+        "wa_id": "3EB0ABC",
+        "from": "201234567890",
+        "push_name": "John Doe",
+        "chat": None,
+        "is_group": False,
+        "type": "text",
+        "text": "Hello!",
+        "timestamp": 1714650000,
+        "media": None,
+    }
+
+
+def test_group_message_comes_from_the_participant():
+    ev = incoming(
+        set_text, sender=jid("201111111111", device=3), chat=jid("120363025246125486", "g.us"), is_group=True
+    )
+    event = message_event_from(ev)
+    assert (event["from"], event["chat"], event["is_group"]) == (
+        "201111111111",
+        "120363025246125486@g.us",
+        True,
+    )
+
+
+def test_lid_sender_is_mapped_through_sender_alt():
+    ev = incoming(set_text, sender=jid("123456789012345", "lid"), sender_alt=jid("201234567890"))
+    assert (
+        message_event_from(ev, resolve_lid=lambda lid: pytest.fail("SenderAlt was enough"))["from"]
+        == "201234567890"
+    )
+
+
+@pytest.mark.parametrize("resolved, expected", [("201999999999", "201999999999"), (None, None)])
+def test_lid_sender_without_alt_uses_the_resolver(resolved, expected):
+    asked = []
+    ev = incoming(set_text, sender=jid("123456789012345", "lid"))
+    event = message_event_from(
+        ev, resolve_lid=lambda lid: asked.append(f"{lid.User}@{lid.Server}") or resolved
+    )
+    assert asked == ["123456789012345@lid"]
+    assert (event and event["from"]) == expected  # never a LID: unmappable senders are dropped
+
+
+def set_image(message):
+    message.imageMessage.caption = "Look"
+    message.imageMessage.mimetype = "image/png"
+    message.imageMessage.fileLength = 2048
+
+
+def test_image_with_caption():
+    ev = incoming(set_image)
+    event = message_event_from(ev)
+    assert (event["type"], event["text"]) == ("image", "Look")
+    assert event["media"] == {"mime_type": "image/png", "file_name": None, "size": 2048}
+    assert media_message_from(ev.Message).imageMessage.caption == "Look"
+
+
+def set_document(message):
+    message.documentMessage.fileName = "invoice.pdf"
+    message.documentMessage.mimetype = "application/pdf"
+    message.documentMessage.fileLength = 5000
+
+
+def set_document_with_caption(message):
+    inner = message.documentWithCaptionMessage.message.documentMessage
+    inner.fileName, inner.mimetype, inner.fileLength, inner.caption = (
+        "invoice.pdf",
+        "application/pdf",
+        5000,
+        "Due",
+    )
+
+
+@pytest.mark.parametrize(
+    "fill, text", [(set_document, ""), (set_document_with_caption, "Due")], ids=["plain", "with-caption"]
+)
+def test_document_with_file_name(fill, text):
+    ev = incoming(fill)
+    event = message_event_from(ev)
+    assert (event["type"], event["text"]) == ("document", text)
+    assert event["media"] == {"mime_type": "application/pdf", "file_name": "invoice.pdf", "size": 5000}
+    assert media_message_from(ev.Message).documentMessage.fileName == "invoice.pdf"
+
+
+def set_audio(message):
+    message.audioMessage.PTT = True
+    message.audioMessage.fileLength = 10
+
+
+def set_sticker(message):
+    message.stickerMessage.fileLength = 10
+
+
+def set_location(message):
+    message.locationMessage.degreesLatitude = 30.0444
+    message.locationMessage.degreesLongitude = 31.2357
+    message.locationMessage.name = "Cairo"
+
+
+def set_contact(message):
+    message.contactMessage.displayName = "Jane"
+    message.contactMessage.vcard = "BEGIN:VCARD\nFN:Jane\nEND:VCARD"
+
+
+@pytest.mark.parametrize(
+    "fill, kind, text, mime",
+    [
+        (set_audio, "audio", "", "audio/ogg"),
+        (set_sticker, "sticker", "", "image/webp"),
+        (set_location, "location", "30.0444,31.2357 (Cairo)", None),
+        (set_contact, "contact", "BEGIN:VCARD\nFN:Jane\nEND:VCARD", None),
+    ],
+)
+def test_other_message_types(fill, kind, text, mime):
+    event = message_event_from(incoming(fill))
+    assert (event["type"], event["text"]) == (kind, text)
+    assert (event["media"] or {}).get("mime_type") == mime
+
+
+def set_reaction(message):
+    message.reactionMessage.text = "👍"
+
+
+@pytest.mark.parametrize(
+    "ev",
+    [
+        incoming(set_text, from_me=True),
+        incoming(set_text, chat=jid("status", "broadcast")),
+        incoming(set_reaction),
+    ],
+    ids=["from-me", "status-broadcast", "reaction"],
+)
+def test_messages_not_for_the_webhook(ev):
+    assert message_event_from(ev) is None
+
+
+@pytest.mark.parametrize(
+    "value, seconds", [(TS_MS, 1714650000), (1714650000, 1714650000), (1714650000123456, 1714650000)]
+)
+def test_timestamps_in_any_unit_become_seconds(value, seconds):
+    assert unix_seconds(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "kind, status",
+    [(P.Receipt.DELIVERED, "delivered"), (P.Receipt.READ, "read"), (P.Receipt.PLAYED, "played")],
+)
+def test_receipts(kind, status):
+    assert receipt_event_from(receipt(kind, ["3EB0A", "3EB0B", "3EB0C"])) == {
+        "kind": "receipt",
+        "wa_ids": ["3EB0A", "3EB0B", "3EB0C"],
+        "status": status,
+        "timestamp": 1714650100,
+        "chat": "201234567890@s.whatsapp.net",
+    }
+
+
+@pytest.mark.parametrize(
+    "kind", [P.Receipt.READ_SELF, P.Receipt.RETRY, P.Receipt.SENDER, P.Receipt.SERVER_ERROR, None]
+)
+def test_receipts_that_are_not_status_updates(kind):
+    # None: Go leaves Type unset for types it does not map, and the proto2 default is DELIVERED.
+    assert receipt_event_from(receipt(kind, ["3EB0A"])) is None
+
+
+@pytest.mark.parametrize(
+    "ev, status",
+    [
+        (P.Connected(status=True), "connected"),
+        (P.Disconnected(status=True), "disconnected"),
+        (P.LoggedOut(OnConnect=True, Reason=P.LOGGED_OUT), "logged_out"),
+    ],
+)
+def test_session_events(ev, status):
+    ev = type(ev).FromString(ev.SerializePartialToString())
+    assert session_event_from(ev, "+201234567890") == {
+        "kind": "session",
+        "status": status,
+        "phone_number": "+201234567890",
+    }
+
+
+@pytest.mark.parametrize("code", ["ABCDEFGH", "ABCD-EFGH", "abcd-efgh"])
+def test_pair_code_format(code):
+    assert format_pair_code(code) == "ABCD-EFGH"
+
+
+def test_unexpected_pair_code_is_a_driver_error():
+    with pytest.raises(DriverError):
+        format_pair_code("ABC")
+
+
+def test_session_store(tmp_path):
+    path = session_store_for({"DATA_DIR": str(tmp_path), "SESSION_STORE": None}, "inst-1")
+    assert path == str(tmp_path / "sessions" / "inst-1.sqlite")
+    assert (tmp_path / "sessions").is_dir()
+    url = "postgres://wa:secret@db/wa"
+    assert session_store_for({"DATA_DIR": str(tmp_path), "SESSION_STORE": url}, "inst-1") == url
+
+
+OFFLINE_RUNNER = r"""
+import json, logging, sys, threading, time
+from megamsg.drivers.base import NotConnected, OutgoingMessage
+from megamsg.drivers.neonize_driver import NeonizeDriver
+
+lock = threading.Lock()
+
+def report(**fields):
+    with lock:  # the sink is called from the driver's threads too
+        sys.stdout.write("@@" + json.dumps(fields) + "\n")
+        sys.stdout.flush()
+
+class Sink:
+    def state(self, **fields):
+        report(state=fields)
+    def emit(self, event, media=None):
+        report(event=event)
+
+report(neonize_imported="neonize" in sys.modules)
+driver = NeonizeDriver("inst-offline", {"DATA_DIR": sys.argv[1], "PAIRING_TIMEOUT": 180.0}, Sink())
+began = time.monotonic()
+driver.start()
+report(start_seconds=time.monotonic() - began)
+deadline = time.monotonic() + 15
+while driver.status() != "disconnected" and time.monotonic() < deadline:
+    time.sleep(0.02)
+report(root_handlers=len(logging.getLogger().handlers), root_level=logging.getLogger().level)
+try:
+    driver.send(OutgoingMessage(id="m1", to="+201234567890", type="text", text="hi"))
+    report(send="sent")
+except NotConnected as exc:
+    report(send="NotConnected", status=exc.status)
+began = time.monotonic()
+driver.stop()
+driver.stop()
+report(stop_seconds=time.monotonic() - began)
+"""
+
+
+def test_offline_driver_reports_disconnected_and_stops_promptly(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
+    }
+    # whatsmeow honours HTTPS_PROXY: a closed local port makes the dial fail even on a machine with internet.
+    env.update(HTTPS_PROXY="http://127.0.0.1:1", PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_RUNNER, str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line[2:]) for line in result.stdout.splitlines() if line.startswith("@@")]
+    report = {key: value for line in lines for key, value in line.items() if key != "state"}
+    states = [line["state"] for line in lines if "state" in line]
+    assert report["neonize_imported"] is False
+    assert report["start_seconds"] < 0.5
+    assert states[0]["status"] == "starting"
+    failed = [s for s in states if s.get("status") == "disconnected"]
+    assert failed and failed[0]["last_error"].startswith("cannot reach WhatsApp: "), states
+    assert (report["root_handlers"], report["root_level"]) == (0, 30)  # neonize's basicConfig undone
+    assert (report["send"], report["status"]) == ("NotConnected", "disconnected")
+    assert report["stop_seconds"] < 2.0
+    assert (tmp_path / "sessions" / "inst-offline.sqlite").exists()
