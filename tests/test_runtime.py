@@ -111,3 +111,44 @@ def test_runner_refuses_an_instance_leased_elsewhere(app, make_instance):
     )
     assert result.returncode == 3
     assert client.get(f"megamsg:lease:{instance['id']}") == b"elsewhere:1:x"
+
+
+def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides, make_instance):
+    import time
+
+    from megamsg import create_app
+    from tests.conftest import auth_headers
+
+    app = create_app({**config_overrides, "WHATSAPP_DRIVER": "neonize"})
+    client = app.test_client()
+    instance, token = make_instance()
+    headers = auth_headers(instance["id"], token)
+    from tests.conftest import REPO, child_env
+
+    # The proxy makes whatsmeow fail even on a machine that can reach WhatsApp.
+    env = child_env(dict(app.config), HTTPS_PROXY="http://127.0.0.1:1", HTTP_PROXY="http://127.0.0.1:1")
+    runner = subprocess.Popen([os.sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=env)
+    try:
+
+        def info() -> dict:
+            return client.get("/api/whatsapp/instance", headers=headers).get_json()
+
+        state = wait_for(lambda: info()["status"] == "disconnected" and info(), 30, what="disconnected")
+        assert state["last_error"].startswith("cannot reach WhatsApp")
+        send = client.post(
+            "/api/whatsapp/messages/send",
+            headers=headers,
+            json={"phone_number": "+201234567890", "text": "x"},
+        )
+        assert send.status_code == 502
+        assert send.get_json()["message"] == "WhatsApp session is not connected (status: disconnected)."
+        started = time.monotonic()
+        pair = client.post(
+            "/api/whatsapp/instance/pair-code", headers=headers, json={"phone_number": "+201234567890"}
+        )
+        assert pair.status_code == 409 and "QR" in pair.get_json()["message"]
+        assert time.monotonic() - started < 5  # the runner answers while its client keeps retrying
+        assert runner.poll() is None
+    finally:
+        runner.terminate()
+        assert runner.wait(timeout=12) == 0
