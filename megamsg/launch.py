@@ -16,6 +16,8 @@ def main() -> int:
     config = load_config()
     migrate(config["DATABASE"])
     env = dict(os.environ)
+    # The Procfile says `gunicorn` and `python`: make them this virtualenv's, activated or not.
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     embedded = not config["REDIS_URL"]
     if embedded:
         # This process owns the embedded server; web and worker attach through its socket.

@@ -77,6 +77,8 @@ def test_make_run_serves_healthz_and_stops_cleanly(tmp_path):
     try:
 
         def healthy() -> bool:
+            if make.poll() is not None:
+                raise AssertionError(f"make run exited with {make.returncode}:\n{''.join(output)[-3000:]}")
             try:
                 return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
             except requests.ConnectionError:
