@@ -129,7 +129,7 @@ def get_message(message_id: str):
     return jsonify({"ok": True, "message": message_json(row, with_history=True)})
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int | None) -> int | None:
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -149,7 +149,7 @@ def _int_arg(name: str, default: int | None, low: int, high: int | None) -> int 
 def list_messages():
     """Newest first; pass next_before as ?before= for the next page."""
     limit = _int_arg("limit", 20, 1, MAX_LIMIT)
-    before = _int_arg("before", None, 1, None)
+    before = _int_arg("before", None, 1, 2**63 - 1)
     direction = request.args.get("direction") or None
     if direction not in (None, "in", "out"):
         raise ApiError(422, "direction must be in or out.")

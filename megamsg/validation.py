@@ -12,10 +12,17 @@ def json_object() -> dict:
     raw = request.get_data(cache=True)  # raises 413 past the body limit
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "Malformed JSON body.") from None
     if not isinstance(body, dict):
         raise ApiError(422, "The body must be a JSON object.")
+    try:
+        # Valid JSON may still carry unpaired surrogates ("\ud83d"), which no database can store.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "The JSON body contains invalid Unicode (an unpaired surrogate escape)."
+        ) from None
     return body
 
 

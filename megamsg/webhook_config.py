@@ -23,7 +23,11 @@ def validate_url(url: str) -> str:
     if not isinstance(url, str) or not url.strip():
         raise WebhookConfigError("url must be an http(s) URL or null.")
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise WebhookConfigError("url is not a valid URL (check the host and port).") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise WebhookConfigError("url must be an absolute http:// or https:// URL.")
     if len(url) > MAX_URL_LENGTH:
