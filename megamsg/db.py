@@ -1,6 +1,8 @@
 """SQLite access through sqlite-utils: one connection per request or job, WAL mode."""
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,28 @@ def connect(path: str) -> sqlite_utils.Database:
     db.execute("PRAGMA busy_timeout=30000")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+@contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[None]:
+    """A write transaction taken up front (BEGIN IMMEDIATE): read-then-write without races."""
+    if db.conn.in_transaction:
+        db.conn.commit()
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    db.conn.commit()
+
+
+def insert_row(db: sqlite_utils.Database, table: str, row: dict) -> int:
+    """Plain INSERT inside the caller's transaction (sqlite-utils' insert commits on its own)."""
+    columns = ", ".join(f"[{name}]" for name in row)
+    marks = ", ".join("?" for _ in row)
+    cursor = db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})", list(row.values()))
+    return cursor.rowcount
 
 
 def get_db() -> sqlite_utils.Database:

@@ -1,11 +1,12 @@
 """The message log: every message in both directions with its status history."""
 
 import secrets
+import sqlite3
 from typing import Any
 
 import sqlite_utils
 
-from megamsg.db import now_iso
+from megamsg.db import immediate, insert_row, now_iso
 
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
 FINAL = {"sent", "delivered", "read", "played", "failed"}
@@ -34,10 +35,12 @@ def _insert(db: sqlite_utils.Database, instance_id: str, direction: str, status:
         **fields,
         "id": fields.get("id") or new_message_id(),
     }
-    with db.conn:
+    with immediate(db):
         row["seq"] = _next_seq(db, instance_id)
-        db["messages"].insert(row)
-        db["message_status"].insert({"message_id": row["id"], "status": status, "error": None, "at": now})
+        insert_row(db, "messages", row)
+        insert_row(
+            db, "message_status", {"message_id": row["id"], "status": status, "error": None, "at": now}
+        )
     return row
 
 
@@ -48,38 +51,42 @@ def create_outgoing(db: sqlite_utils.Database, instance_id: str, fields: dict[st
 
 def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> tuple[dict, bool]:
     """Store an incoming message once per WhatsApp id; return (row, created)."""
-    existing = db.execute(
-        "SELECT id FROM messages WHERE instance_id = ? AND wa_id = ? AND direction = 'in'",
-        [instance_id, fields["wa_id"]],
-    ).fetchone()
-    if existing:
+    try:
+        return _insert(db, instance_id, "in", "received", fields), True
+    except sqlite3.IntegrityError:
+        # The unique (instance_id, wa_id) index for incoming rows: we have it already.
+        existing = db.execute(
+            "SELECT id FROM messages WHERE instance_id = ? AND wa_id = ? AND direction = 'in'",
+            [instance_id, fields["wa_id"]],
+        ).fetchone()
         return get_message(db, instance_id, existing[0]), False
-    return _insert(db, instance_id, "in", "received", fields), True
 
 
 def set_status(
     db: sqlite_utils.Database, message_id: str, status: str, error: str | None = None, **fields: Any
 ) -> bool:
     """Add a status to the history; the current status only moves forward. False if already recorded."""
-    with db.conn:
+    with immediate(db):
         row = db.execute("SELECT status FROM messages WHERE id = ?", [message_id]).fetchone()
         if row is None:
             return False
         current = row[0]
-        seen = db.execute(
-            "SELECT 1 FROM message_status WHERE message_id = ? AND status = ?", [message_id, status]
-        ).fetchone()
-        if seen:
-            return False
         now = now_iso()
-        db["message_status"].insert({"message_id": message_id, "status": status, "error": error, "at": now})
+        # The unique (message_id, status) index makes "first writer wins" hold across processes.
+        added = db.execute(
+            "INSERT OR IGNORE INTO message_status (message_id, status, error, at) VALUES (?, ?, ?, ?)",
+            [message_id, status, error, now],
+        ).rowcount
+        if not added:
+            return False
         update: dict[str, Any] = {"updated_at": now, **fields}
         if status == "failed":
             if current not in ("sent", "delivered", "read", "played"):
                 update.update(status="failed", error=error)
         elif current == "failed" or STATUS_RANK.get(status, -1) > STATUS_RANK.get(current, -1):
             update.update(status=status, error=None)
-        db["messages"].update(message_id, update)
+        assignments = ", ".join(f"[{name}] = ?" for name in update)
+        db.execute(f"UPDATE messages SET {assignments} WHERE id = ?", [*update.values(), message_id])
     return True
 
 

@@ -123,10 +123,25 @@ def _m003_webhooks(db: sqlite_utils.Database) -> None:
     db["webhook_deliveries"].create_index(["event_id"])
 
 
+def _m004_unique_constraints(db: sqlite_utils.Database) -> None:
+    # Concurrent writers (web and events worker) must not record a status twice,
+    # share a cursor position, or store one incoming message twice.
+    db.execute(
+        "DELETE FROM message_status WHERE id NOT IN (SELECT min(id) FROM message_status GROUP BY message_id, status)"
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS message_status_once ON message_status (message_id, status)")
+    db.execute("DROP INDEX IF EXISTS idx_messages_instance_id_seq")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS messages_seq ON messages (instance_id, seq)")
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS messages_incoming_once ON messages (instance_id, wa_id) WHERE direction = 'in'"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
     (3, "webhook events and delivery attempts", _m003_webhooks),
+    (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
 ]
 
 
