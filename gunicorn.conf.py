@@ -12,7 +12,7 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("MEGAMSG_WEB_THREADS", "32"))
 timeout = 180  # the longest request: a 100 MB media download plus the send timeout
-graceful_timeout = 10
+graceful_timeout = 45  # longer than a send may wait (MEGAMSG_SEND_TIMEOUT, 30 s), so restarts finish them
 accesslog = "-"
 # Never log query strings or headers that could carry credentials.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'

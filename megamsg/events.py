@@ -46,10 +46,12 @@ def handle_event(instance_id: str, event: dict[str, Any]) -> str:
         db.conn.close()
 
 
-def _publish(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict[str, Any]) -> None:
+def _publish(
+    db: sqlite_utils.Database, instance: dict, kind: str, payload: dict[str, Any], config: dict | None = None
+) -> None:
     from megamsg.webhook_delivery import publish
 
-    publish(db, _config_for_publish(), instance, kind, payload)
+    publish(db, config or _config_for_publish(), instance, kind, payload)
 
 
 def _config_for_publish() -> dict[str, Any]:
@@ -59,6 +61,16 @@ def _config_for_publish() -> dict[str, Any]:
     if has_app_context():
         return current_app.config
     return job_config()
+
+
+def _published(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> bool:
+    return bool(
+        db.execute(
+            "SELECT 1 FROM webhook_events WHERE instance_id = ? AND kind = 'message'"
+            " AND json_extract(payload, '$.message.id') = ?",
+            [instance_id, wa_id],
+        ).fetchone()
+    )
 
 
 def media_path(instance_id: str, message_id: str) -> Path:
@@ -123,9 +135,10 @@ def _incoming_message(db: sqlite_utils.Database, instance: dict, event: dict[str
             "wa_timestamp": int(event["timestamp"]),
         },
     )
-    if not created:
+    if not created and _published(db, instance["id"], event["wa_id"]):
         return "duplicate"
-    if event.get("media_parked"):
+    # New, or stored by an earlier run of this job that failed before publishing: finish the work.
+    if event.get("media_parked") and not row.get("media_path"):
         path = _store_media(instance["id"], event["wa_id"], row["id"])
         if path:
             db["messages"].update(row["id"], {"media_path": path})
@@ -163,7 +176,11 @@ def _send_result(db: sqlite_utils.Database, instance: dict, event: dict[str, Any
 
 
 def apply_send_result(
-    db: sqlite_utils.Database, instance: dict, message_id: str, outcome: dict[str, Any]
+    db: sqlite_utils.Database,
+    instance: dict,
+    message_id: str,
+    outcome: dict[str, Any],
+    config: dict | None = None,
 ) -> str:
     """Record a send's outcome once (web and events job may both report it) and publish it."""
     row = message_log.get_message(db, instance["id"], message_id)
@@ -177,7 +194,7 @@ def apply_send_result(
         changed = message_log.set_status(db, row["id"], "failed", error=outcome.get("error"))
         status = "failed"
     if changed:
-        _publish(db, instance, "status", status_payload(row, status, now))
+        _publish(db, instance, "status", status_payload(row, status, now), config)
     return status
 
 

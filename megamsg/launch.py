@@ -47,7 +47,8 @@ def main() -> int:
         returncode = child.wait()
     finally:
         if embedded:
-            stop_embedded(config["DATA_DIR"])
+            # Web and worker have exited: this process owns the server, stop it (saving its data).
+            stop_embedded(config["DATA_DIR"], force=True)
     return returncode
 
 

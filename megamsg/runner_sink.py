@@ -3,6 +3,8 @@
 import time
 from typing import Any
 
+from rq import Retry
+
 from megamsg.queues import EVENTS, queue
 from megamsg.redis_conn import get_redis
 from megamsg.runtime_state import state_key
@@ -46,5 +48,6 @@ class RunnerSink:
             event,
             result_ttl=60,
             failure_ttl=7 * 24 * 3600,
-            retry=None,
+            # A busy database or a Redis blip must not lose an event: try again, it is idempotent.
+            retry=Retry(max=5, interval=[5, 30, 120, 600, 1800]),
         )

@@ -44,6 +44,17 @@ def enqueue_send(
             "media_sha256": media.sha256 if media else None,
         },
     )
+    try:
+        return row, _enqueue(config, instance, request, media, row)
+    except Exception:
+        # Nothing was queued: end the record now rather than leave it queued.
+        apply_send_result(db, instance, row["id"], {"ok": False, "error": "could not queue the message"})
+        raise
+
+
+def _enqueue(
+    config: dict[str, Any], instance: dict, request: SendRequest, media: "Media | None", row: dict
+) -> Any:
     window = ASYNC_SEND_WINDOW if request.is_async else math.ceil(config["SEND_TIMEOUT"])
     client = get_redis(config)
     if media is not None:
@@ -74,7 +85,7 @@ def enqueue_send(
         queue(config, EVENTS).enqueue_in(
             timedelta(seconds=window + 5), "megamsg.sending.expire_unsent", instance["id"], row["id"], window
         )
-    return row, job
+    return job
 
 
 def cancel_if_not_started(config: dict[str, Any], message_id: str) -> bool:

@@ -21,6 +21,7 @@ from megamsg.lease import lease_holder
 from megamsg.media_retention import purge_expired_media
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runner import EXIT_LEASE_HELD, deleted_key
+from megamsg.sweeper import sweep
 
 log = logging.getLogger("megamsg.supervisor")
 STOP_GRACE_SECONDS = 10.0
@@ -100,10 +101,11 @@ class Supervisor:
         """Start, stop and restart children to match the desired state."""
         now = time.monotonic()
         if now >= self.next_purge:
-            self.next_purge = now + 3600
+            self.next_purge = now + 300
             removed = purge_expired_media(self.config)
             if removed:
                 log.info("deleted %d incoming media file(s) past the retention period", removed)
+            sweep(self.config)
         code = self._reap(self.queue_worker)
         if code is not None:
             self._after_exit(self.queue_worker, code)

@@ -36,7 +36,7 @@ def redis_url() -> Iterator[str]:
         return
     data_dir = tempfile.mkdtemp(prefix="megamsg-test-redis-")
     yield embedded_url(data_dir)
-    stop_embedded(data_dir)
+    stop_embedded(data_dir, force=True)  # the tests own it; stray clients must not keep it alive
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
