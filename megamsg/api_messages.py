@@ -41,7 +41,8 @@ def send():
             g.instance["id"],
             key,
             idempotency.request_fingerprint(body),
-            float(config["SEND_TIMEOUT"]) + 30,
+            wait_seconds=float(config["SEND_TIMEOUT"]) + 30,
+            stale_after=float(config["SEND_TIMEOUT"]) + 60,
         )
         if stored is not None:
             status, answer = stored
@@ -49,14 +50,12 @@ def send():
             response.status_code = status
             response.headers["Idempotent-Replayed"] = "true"
             return response
+    g.idempotency_key = key
     try:
         status, answer, message_id = _send(config, db, send_request)
-    except ApiError:
-        if key is not None:
-            idempotency.abandon(db, g.instance["id"], key)  # nothing was sent
-        raise
     except Exception:
-        if key is not None:
+        # Only free the key if nothing was queued; otherwise a retry could send twice.
+        if key is not None and not g.get("queued_message_id"):
             idempotency.abandon(db, g.instance["id"], key)
         raise
     if key is not None:
@@ -79,7 +78,14 @@ def _send(config: dict, db, send_request) -> tuple[int, dict, str | None]:
             media = load_media(send_request.media, send_request.type, config)
         except MediaError as exc:
             raise ApiError(422, str(exc)) from None
-    row, job = enqueue_send(config, db, g.instance, send_request, media)
+
+    def recorded(row: dict) -> None:
+        # Before the job is queued: from here on a retry must never send again.
+        g.queued_message_id = row["id"]
+        if g.idempotency_key is not None:
+            idempotency.attach_message(db, g.instance["id"], g.idempotency_key, row["id"])
+
+    row, job = enqueue_send(config, db, g.instance, send_request, media, on_recorded=recorded)
     answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}
     if send_request.ignored_fields:
         answer["ignored_fields"] = send_request.ignored_fields

@@ -1,6 +1,7 @@
 """The send pipeline on the web side: record, enqueue on wa:<instance>, wait, finalise."""
 
 import math
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,9 @@ def enqueue_send(
     instance: dict,
     request: SendRequest,
     media: "Media | None",
+    on_recorded: Callable[[dict], None] | None = None,
 ) -> tuple[dict, Any]:
-    """Record the message as queued and put its job on the instance's queue."""
+    """Record the message as queued (on_recorded sees the row) and put its job on the instance's queue."""
     row = message_log.create_outgoing(
         db,
         instance["id"],
@@ -45,6 +47,8 @@ def enqueue_send(
         },
     )
     try:
+        if on_recorded is not None:
+            on_recorded(row)
         return row, _enqueue(config, instance, request, media, row)
     except Exception:
         # Nothing was queued: end the record now rather than leave it queued.

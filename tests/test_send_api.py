@@ -365,3 +365,53 @@ def test_message_log_pagination_and_scoping(client, connected_instance, make_ins
     assert foreign.status_code == 404
     bad = client.get("/api/whatsapp/messages?limit=0", headers=headers)
     assert bad.status_code == 422 and bad.get_json()["message"] == "limit must be between 1 and 100."
+
+
+def test_idempotency_claim_cut_short_answers_from_the_message(app, client, connected_instance, db):
+    instance, _, headers = connected_instance
+    first = client.post(
+        "/api/whatsapp/messages/send",
+        headers={**headers, "Idempotency-Key": "k1"},
+        json={"phone_number": "+201234567890", "text": "once"},
+    ).get_json()
+    # Simulate a web process that died after queueing: the answer was never stored, the claim is old.
+    db.execute(
+        "UPDATE idempotency_keys SET status_code = NULL, response = NULL, created_at = ? WHERE key = 'k1'",
+        [_minutes_ago(5)],
+    )
+    db.conn.commit()
+    again = client.post(
+        "/api/whatsapp/messages/send",
+        headers={**headers, "Idempotency-Key": "k1"},
+        json={"phone_number": "+201234567890", "text": "once"},
+    )
+    assert again.status_code == 200 and again.get_json() == first
+    assert len(outbox(client, headers)) == 1
+
+
+def test_idempotency_claim_cut_short_before_queueing_is_taken_over(client, connected_instance, db):
+    instance, _, headers = connected_instance
+    db.execute(
+        "INSERT INTO idempotency_keys (instance_id, key, request_hash, created_at) VALUES (?, 'k2', ?, ?)",
+        [instance["id"], _fingerprint({"phone_number": "+201234567890", "text": "hi"}), _minutes_ago(5)],
+    )
+    db.conn.commit()
+    response = client.post(
+        "/api/whatsapp/messages/send",
+        headers={**headers, "Idempotency-Key": "k2"},
+        json={"phone_number": "+201234567890", "text": "hi"},
+    )
+    assert response.status_code == 200
+    assert [m["text"] for m in outbox(client, headers)] == ["hi"]
+
+
+def _minutes_ago(minutes: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+
+
+def _fingerprint(body: dict) -> str:
+    from megamsg.idempotency import request_fingerprint
+
+    return request_fingerprint(body)
