@@ -123,8 +123,8 @@ def instance_delete_command(instance_id: str, yes: bool) -> None:
     instance = _existing(db, instance_id)
     if not yes:
         click.confirm(f"Delete instance {instance_id} ({instance['name']!r})?", abort=True)
+    mark_deleted(current_app.config, instance_id)  # first: the runner must forget the session
     instances.delete_instance(db, instance_id)
-    mark_deleted(current_app.config, instance_id)
     click.echo(f"Deleted {instance_id}.")
 
 

@@ -208,7 +208,8 @@ def instance_delete(instance_id: str):
     if request.form.get("confirm_name", "").strip() != instance["name"]:
         flash("Type the instance's name exactly to confirm deletion.", "error")
         return render_template("delete.html", instance=instance), 422
-    instances.delete_instance(get_db(), instance_id)
+    # Tell the runner first, so that it forgets the WhatsApp session when it is stopped.
     mark_deleted(current_app.config, instance_id)
+    instances.delete_instance(get_db(), instance_id)
     flash(f"Instance “{instance['name']}” deleted.", "ok")
     return redirect(url_for("dashboard.instance_list"))

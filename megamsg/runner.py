@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 from rq import SimpleWorker
 
@@ -31,17 +32,28 @@ def deleted_key(instance_id: str) -> str:
     return f"megamsg:deleted:{instance_id}"
 
 
-def keep_lease(lease: Lease, sink: RunnerSink, interval: float, stop: threading.Event) -> None:
-    """Renew the lease and the heartbeat; if the lease is lost, stop this runner at once."""
-    while not stop.wait(interval):
+def keep_lease(lease: Lease, sink: RunnerSink, seconds: float, stop: threading.Event) -> None:
+    """Renew the lease and heartbeat; stop this runner when the lease is lost or cannot be renewed.
+
+    Renewal failures count too: if Redis is unreachable for most of the lease time, another
+    supervisor may take the instance over once the lease expires, so we stop first.
+    """
+    last_renewed = time.monotonic()
+    while not stop.wait(seconds / 4):
         try:
             if not lease.renew():
                 log.error("lease for %s lost; stopping this runner", sink.instance_id)
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
+                break
+            last_renewed = time.monotonic()
             sink.heartbeat()
         except Exception:  # noqa: BLE001 - Redis blips must not kill the renewal thread
-            log.exception("lease renewal failed; retrying")
+            log.exception("lease renewal failed")
+            if time.monotonic() - last_renewed > seconds * 0.75:
+                log.error("could not renew the lease for %s in time; stopping this runner", sink.instance_id)
+                break
+    else:
+        return
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run(instance_id: str) -> int:
@@ -56,7 +68,7 @@ def run(instance_id: str) -> int:
     sink = RunnerSink(config, instance_id)
     sink.state(status="starting", pid=os.getpid(), last_error="", qr="", qr_expires_at="")
     renewer = threading.Thread(
-        target=keep_lease, args=(lease, sink, config["LEASE_SECONDS"] / 4, stop), daemon=True
+        target=keep_lease, args=(lease, sink, config["LEASE_SECONDS"], stop), daemon=True
     )
     renewer.start()
     driver = load_driver(config["WHATSAPP_DRIVER"], instance_id, config, sink)
@@ -77,8 +89,12 @@ def run(instance_id: str) -> int:
         except Exception:  # noqa: BLE001 - best effort while shutting down
             log.exception("could not log out deleted instance %s", instance_id)
         driver.stop()
-        client.hset(state_key(instance_id), mapping={"heartbeat": "0", "status": "starting"})
-        lease.release()
+        try:
+            if lease.renew():  # only while the instance is still ours: never overwrite a successor
+                client.hset(state_key(instance_id), mapping={"heartbeat": "0", "status": "starting"})
+            lease.release()
+        except Exception:  # noqa: BLE001 - Redis gone: the lease simply expires
+            log.exception("could not release the lease of %s", instance_id)
     return 0
 
 

@@ -7,6 +7,7 @@ instance twice: the loser's runner exits with EXIT_LEASE_HELD and is retried lat
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from megamsg.db import connect, migrate
 from megamsg.lease import lease_holder
 from megamsg.media_retention import purge_expired_media
 from megamsg.redis_conn import get_redis, redis_url
-from megamsg.runner import EXIT_LEASE_HELD, deleted_key
+from megamsg.runner import EXIT_LEASE_HELD
 from megamsg.sweeper import sweep
 
 log = logging.getLogger("megamsg.supervisor")
@@ -139,11 +140,12 @@ class Supervisor:
                 self._spawn(child)
 
     def _forget_session(self, instance_id: str) -> None:
-        """Remove a deleted instance's local neonize session store."""
-        sessions = Path(self.config["DATA_DIR"]) / "sessions"
-        for path in sessions.glob(f"{instance_id}.sqlite*"):
+        """Remove a deleted instance's local neonize session store and stored media."""
+        # The deleted marker is left to expire: a runner on another machine may still need it.
+        data = Path(self.config["DATA_DIR"])
+        for path in (data / "sessions").glob(f"{instance_id}.sqlite*"):
             path.unlink(missing_ok=True)
-        self.redis.delete(deleted_key(instance_id))
+        shutil.rmtree(data / "media" / instance_id, ignore_errors=True)
 
     # -- main loop ---------------------------------------------------------------
     def run(self) -> int:

@@ -152,3 +152,27 @@ def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides
     finally:
         runner.terminate()
         assert runner.wait(timeout=12) == 0
+
+
+def test_runner_stops_when_its_lease_is_taken_and_leaves_the_state_alone(app, make_instance):
+    from megamsg.lease import lease_key
+    from megamsg.runtime_state import state_key
+    from tests.conftest import REPO, child_env
+
+    instance, _ = make_instance()
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    runner = subprocess.Popen(
+        [os.sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=child_env(dict(app.config))
+    )
+    try:
+        wait_for(lambda: runner_pid(app, instance["id"]) == runner.pid, 20, what="lease taken")
+        client.set(lease_key(instance["id"]), "elsewhere:1:x", px=60_000)
+        client.hset(state_key(instance["id"]), mapping={"status": "connected", "heartbeat": "1"})
+        assert runner.wait(timeout=app.config["LEASE_SECONDS"] + 10) == 0
+        assert client.get(lease_key(instance["id"])) == b"elsewhere:1:x"
+        assert (
+            client.hget(state_key(instance["id"]), "status") == b"connected"
+        )  # the new holder's word stands
+    finally:
+        if runner.poll() is None:
+            runner.kill()
