@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
 _BOOL_TRUE = {"1", "true", "yes", "on"}
 
 
+class ConfigError(ValueError):
+    """The configuration cannot work (message says how to fix it)."""
+
+
 def _coerce(default: Any, raw: str) -> Any:
     """Convert an environment string to the type of its default."""
     if isinstance(default, bool):
@@ -63,6 +67,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     config["DATA_DIR"] = str(data_dir)
     if not config["DATABASE"]:
         config["DATABASE"] = str(data_dir / "megamsg.db")
+    store = config["SESSION_STORE"]
+    if store and "{instance_id}" not in store:
+        raise ConfigError(
+            "MEGAMSG_SESSION_STORE must contain {instance_id} so that every instance gets its own "
+            "database, e.g. postgres://user:pass@host/megamsg_{instance_id}"
+        )
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = load_or_create_secret_key(data_dir)
     return config

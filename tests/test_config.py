@@ -33,3 +33,14 @@ def test_environment_and_dotenv(tmp_path, monkeypatch):
     assert config["PORT"] == 9123
     assert config["REDIS_URL"] == "redis://example.invalid:6379/3"
     assert config["DATABASE"] == str(tmp_path / "megamsg.db")
+
+
+def test_shared_session_store_without_instance_placeholder_is_refused(tmp_path):
+    import pytest
+
+    from megamsg.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\{instance_id\}"):
+        load_config({"DATA_DIR": str(tmp_path), "SESSION_STORE": "postgres://u:p@db/megamsg"})
+    ok = load_config({"DATA_DIR": str(tmp_path), "SESSION_STORE": "postgres://u:p@db/megamsg_{instance_id}"})
+    assert ok["SESSION_STORE"].endswith("{instance_id}")

@@ -269,8 +269,11 @@ def test_session_store(tmp_path):
     path = session_store_for({"DATA_DIR": str(tmp_path), "SESSION_STORE": None}, "inst-1")
     assert path == str(tmp_path / "sessions" / "inst-1.sqlite")
     assert (tmp_path / "sessions").is_dir()
-    url = "postgres://wa:secret@db/wa"
-    assert session_store_for({"DATA_DIR": str(tmp_path), "SESSION_STORE": url}, "inst-1") == url
+    url = "postgres://wa:secret@db/wa_{instance_id}"
+    assert (
+        session_store_for({"DATA_DIR": str(tmp_path), "SESSION_STORE": url}, "inst-1")
+        == "postgres://wa:secret@db/wa_inst-1"
+    )
 
 
 OFFLINE_RUNNER = r"""

@@ -247,11 +247,12 @@ def format_pair_code(code: str) -> str:
 
 
 def session_store_for(config: dict[str, Any], instance_id: str) -> str:
-    """SESSION_STORE (postgres://…) or <DATA_DIR>/sessions/<instance_id>.sqlite (directory created)."""
-    if config.get("SESSION_STORE"):
-        return str(config["SESSION_STORE"])
+    """SESSION_STORE (postgres://…{instance_id}…) or <DATA_DIR>/sessions/<instance_id>.sqlite."""
     if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", instance_id):
         raise ValueError(f"Instance id {instance_id!r} cannot name a session file.")
+    if config.get("SESSION_STORE"):
+        # neonize resumes the first device in a store: each instance needs a store of its own.
+        return str(config["SESSION_STORE"]).replace("{instance_id}", instance_id)
     directory = Path(config.get("DATA_DIR") or "data") / "sessions"
     directory.mkdir(parents=True, exist_ok=True)
     return str(directory / f"{instance_id}.sqlite")
