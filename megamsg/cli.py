@@ -142,7 +142,7 @@ def doctor_command() -> None:
             failures += 1
 
     try:
-        get_redis(config).ping()
+        get_redis(config, quick=True).ping()
         report(True, "redis", describe(config))
     except Exception as exc:  # noqa: BLE001
         report(False, "redis", f"{describe(config)} unreachable: {exc}")

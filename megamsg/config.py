@@ -17,7 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "ALLOW_PRIVATE_URLS": False,
     "MAX_MEDIA_BYTES": 16 * 1024 * 1024,
     "MAX_DOCUMENT_BYTES": 100 * 1024 * 1024,
-    "MEDIA_TIMEOUT": 20.0,
+    "MEDIA_TIMEOUT": 20.0,  # seconds per connect / read
+    "MEDIA_DOWNLOAD_SECONDS": 120.0,  # a whole download
     "WEBHOOK_TIMEOUT": 10.0,
     "WEBHOOK_RETRY_INTERVALS": "5,60",
     "RATE_LIMIT_PER_MINUTE": 600,
@@ -80,16 +81,22 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 def load_or_create_secret_key(data_dir: Path) -> str:
     """Read the persisted secret key, creating it (mode 0600) on first start."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        key = secrets.token_hex(32)
-        handle.write(key)
-    return key
+    if not path.exists():
+        # Write a temp file, then link it into place: a process starting at the same moment
+        # either wins the link or reads the complete key, never an empty file.
+        tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 def env_for_children(config: dict[str, Any]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """SQLite access through sqlite-utils: one connection per request or job, WAL mode."""
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,10 @@ from megamsg.migrations import apply_migrations
 
 def connect(path: str) -> sqlite_utils.Database:
     """Open a connection with the settings every process uses."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not os.path.exists(path):
+        # Messages and webhook secrets live here: readable by the service account only.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     conn = sqlite3.connect(path, timeout=30, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA journal_mode=WAL")

@@ -3,10 +3,13 @@
 import base64
 import binascii
 import codecs
+import contextlib
 import hashlib
 import io
 import re
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -92,18 +95,48 @@ def _download(url: str, cap: int, config: dict[str, Any]) -> bytes:
             length = response.headers.get("Content-Length", "")
             if length.isdigit() and int(length) > cap:
                 raise MediaError(f"it is larger than {_human(cap)}")
-            body = bytearray()
-            # Content-Length may be missing or wrong, so the cap holds while reading too.
-            for chunk in response.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > cap:
-                    raise MediaError(f"it is larger than {_human(cap)}")
-            return bytes(body)
+            return _read_capped(response, cap, float(config["MEDIA_DOWNLOAD_SECONDS"]))
     except (MediaError, netguard.BlockedURL) as error:
         reason = str(error)
     except requests.RequestException as error:
         reason = _failure(error, config)
     raise MediaError(f"media could not be downloaded: {reason}")
+
+
+def _read_capped(response: requests.Response, cap: int, seconds: float) -> bytes:
+    """The body, at most cap bytes, within seconds in all (the timeout only bounds each read)."""
+    expired = threading.Event()
+
+    def give_up() -> None:
+        # A server trickling bytes never trips the per-read timeout: cut the socket itself.
+        expired.set()
+        # http.client keeps the socket inside the response's reader (SocketIO), not the connection.
+        sock = getattr(
+            getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None), "_sock", None
+        )
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    body = bytearray()
+    try:
+        # Content-Length may be missing or wrong, so the cap holds while reading too.
+        for chunk in response.iter_content(_CHUNK):
+            body += chunk
+            if len(body) > cap:
+                raise MediaError(f"it is larger than {_human(cap)}")
+    except requests.RequestException:
+        if expired.is_set():
+            raise MediaError(f"it took longer than {seconds:g} s") from None
+        raise
+    finally:
+        timer.cancel()
+    if expired.is_set():
+        raise MediaError(f"it took longer than {seconds:g} s")
+    return bytes(body)
 
 
 def _failure(error: BaseException, config: dict[str, Any]) -> str:

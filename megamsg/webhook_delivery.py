@@ -368,7 +368,7 @@ def _attempt(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) -
         db.execute(
             "INSERT INTO webhook_deliveries (event_id, attempt, url, status_code, error, duration_ms,"
             " response_excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [event_id, number, url, status_code, error, duration_ms, excerpt, now],
+            [event_id, number, netguard.redact(url), status_code, error, duration_ms, excerpt, now],
         )
         db.execute(
             "UPDATE webhook_events SET status = ?, attempts = ?, last_status_code = ?, last_error = ?,"

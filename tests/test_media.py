@@ -79,6 +79,14 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"x" * 10)
                 self.wfile.flush()
                 RELEASE.wait(10)
+            elif url.path == "/trickle":
+                # A byte every 50 ms: never trips the per-read timeout, must trip the total one.
+                self.head(200, {"Content-Length": "1000"})
+                for _ in range(1000):
+                    if RELEASE.wait(0.05):
+                        break
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
             elif url.path == "/huge-length":
                 # Claims 1 GB, sends a little: a client that trusts the header stops at once.
                 self.head(200, {"Content-Length": str(1 << 30)})
@@ -273,6 +281,7 @@ def test_download_follows_redirects(server: str, samples: dict[str, bytes]) -> N
         ("/files/nothing-here.png", {}, "the server answered 404"),
         ("/slow", {"MEDIA_TIMEOUT": 0.3}, "the server did not answer within 0.3 s"),
         ("/stall", {"MEDIA_TIMEOUT": 0.3}, "the server did not answer within 0.3 s"),
+        ("/trickle", {"MEDIA_TIMEOUT": 1.0, "MEDIA_DOWNLOAD_SECONDS": 0.5}, "it took longer than 0.5 s"),
         ("/huge-length", {}, "it is larger than 16 MB"),
         ("/stream/close", {"MAX_MEDIA_BYTES": 1000}, "it is larger than 1000 bytes"),
         ("/stream/chunked", {"MAX_MEDIA_BYTES": 1000}, "it is larger than 1000 bytes"),
