@@ -31,16 +31,19 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# ffmpeg (audio/video through neonize) and chromium (browser tests). Needs root or sudo.
+# System packages: ffmpeg (audio/video through neonize), libmagic1 (neonize's python-magic),
+# python3-venv (make's virtualenv), chromium (browser tests). Needs root or sudo.
 system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	ldconfig -p 2>/dev/null | grep -q libmagic.so.1 || missing="$$missing libmagic1"; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  echo "Installing$$missing"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	fi
+	else echo "System packages present: ffmpeg, chromium, libmagic1, python3-venv"; fi
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py

@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-_PROBE = "import neonize._binder as b; print(getattr(b, 'gocode', None) is not None)"
+# neonize.client is what runners import: it also needs libmagic (python-magic) and Pillow.
+_PROBE = "import neonize._binder as b, neonize.client; print(getattr(b, 'gocode', None) is not None)"
 
 
 def probe_neonize(timeout: float = 60.0) -> tuple[bool, str]:

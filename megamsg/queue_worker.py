@@ -1,4 +1,4 @@
-"""The RQ worker (with scheduler) for the events and webhooks queues: `python -m megamsg.queue_worker`."""
+"""An RQ worker (with scheduler): `python -m megamsg.queue_worker [QUEUE ...]` (default: events webhooks)."""
 
 import logging
 import sys
@@ -15,7 +15,8 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = job_config()
     # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
-    worker = SimpleWorker([EVENTS, WEBHOOKS], connection=get_redis(config))
+    names = sys.argv[1:] or [EVENTS, WEBHOOKS]
+    worker = SimpleWorker(names, connection=get_redis(config))
     worker.work(with_scheduler=True, logging_level="WARNING")
     return 0
 

@@ -53,7 +53,11 @@ class Supervisor:
         self.env["MEGAMSG_REDIS_URL"] = redis_url(config)
         self.redis = get_redis(config)
         self.runners: dict[str, Child] = {}
-        self.queue_worker = Child("queue-worker", [sys.executable, "-m", "megamsg.queue_worker"])
+        # Separate workers, so one tenant's slow webhook receiver never delays storing events.
+        self.queue_workers = [
+            Child("events-worker", [sys.executable, "-m", "megamsg.queue_worker", "events"]),
+            Child("webhooks-worker", [sys.executable, "-m", "megamsg.queue_worker", "webhooks"]),
+        ]
         self.stop_requested = False
         self.next_purge = 0.0
 
@@ -107,11 +111,12 @@ class Supervisor:
             if removed:
                 log.info("deleted %d incoming media file(s) past the retention period", removed)
             sweep(self.config)
-        code = self._reap(self.queue_worker)
-        if code is not None:
-            self._after_exit(self.queue_worker, code)
-        if self.queue_worker.process is None and now >= self.queue_worker.next_start:
-            self._spawn(self.queue_worker)
+        for worker in self.queue_workers:
+            code = self._reap(worker)
+            if code is not None:
+                self._after_exit(worker, code)
+            if worker.process is None and now >= worker.next_start:
+                self._spawn(worker)
 
         desired = self.desired_instances()
         for instance_id, child in list(self.runners.items()):
@@ -170,7 +175,7 @@ class Supervisor:
 
     def shutdown(self) -> None:
         """SIGTERM every child, wait up to the grace period, then SIGKILL what is left."""
-        children = [c for c in [*self.runners.values(), self.queue_worker] if c.process is not None]
+        children = [c for c in [*self.runners.values(), *self.queue_workers] if c.process is not None]
         for child in children:
             try:
                 child.process.terminate()

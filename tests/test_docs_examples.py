@@ -63,3 +63,11 @@ def test_readme_success_shape_matches_the_api(client, connected_instance):
     keys = set(re.findall(r'"(\w+)":', documented))
     assert keys == set(response.get_json())
     assert json.loads(documented.replace("…", ""))["status"] == response.get_json()["status"]
+
+
+def test_readme_documents_every_setting():
+    from megamsg.config import DEFAULTS
+
+    names = {"REDIS_URL": "REDIS_URL", "PORT": "PORT"}
+    missing = [key for key in DEFAULTS if f"`{names.get(key, 'MEGAMSG_' + key)}`" not in README]
+    assert missing == []
