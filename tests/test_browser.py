@@ -8,7 +8,7 @@ import pytest
 
 from megamsg.db import connect
 from megamsg.setup_code import ensure_setup_code
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -89,3 +89,43 @@ def test_wrong_login_shows_message(page, live_server, make_user):
     page.fill("input[name=password]", "not the password")
     page.click("button[type=submit]")
     assert "Wrong email or password." in page.inner_text(".flash.error")
+
+
+@pytest.fixture
+def allow_private(app):
+    """The loopback receiver is a private address: allow it before any worker starts."""
+    app.config["ALLOW_PRIVATE_URLS"] = True
+
+
+def test_webhook_settings_reveal_and_test_event(
+    allow_private, page, live_server, app, make_instance, scripted_receiver, queue_workers
+):
+    instance, _ = make_instance(owner_email="owner@example.com")
+    queue_workers.start()
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", "owner@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/instances/{instance['id']}")
+    page.click("text=Webhook: settings")
+
+    page.fill("#webhook-settings input[name=url]", scripted_receiver.url)
+    page.click("#webhook-settings button[type=submit]")
+    assert page.input_value("#webhook-settings input[name=url]") == scripted_receiver.url
+    assert "whsec_" not in page.inner_text("body").replace("whsec_••", "")  # hidden until revealed
+    page.click("text=Reveal secret")
+    secret = page.inner_text("#webhook-secret")
+    assert secret == connect(app.config["DATABASE"])["instances"].get(instance["id"])["webhook_secret"]
+
+    with page.expect_navigation():
+        page.click("text=Send a test event")
+    assert "Test event queued." in page.inner_text(".flash.ok")
+    detail_url = page.url  # the event's page: its payload and attempts
+
+    def delivered() -> bool:
+        page.goto(detail_url)
+        return page.locator(".wh-delivered").count() > 0
+
+    wait_for(delivered, 20, interval=0.3, what="the test event to show as delivered")
+    assert "200" in page.inner_text("main")  # the attempt's status code
+    assert scripted_receiver.count() == 1
