@@ -35,8 +35,9 @@ def send():
     send_request = validate_send(body)
     db = get_db()
     key = request.headers.get("Idempotency-Key")
+    claim = None
     if key is not None:
-        stored = idempotency.begin(
+        outcome = idempotency.begin(
             db,
             g.instance["id"],
             key,
@@ -44,22 +45,22 @@ def send():
             wait_seconds=float(config["SEND_TIMEOUT"]) + 30,
             stale_after=float(config["SEND_TIMEOUT"]) + 60,
         )
-        if stored is not None:
-            status, answer = stored
-            response = jsonify(answer)
-            response.status_code = status
+        if isinstance(outcome, idempotency.Replay):
+            response = jsonify(outcome.body)
+            response.status_code = outcome.status
             response.headers["Idempotent-Replayed"] = "true"
             return response
-    g.idempotency_key = key
+        claim = outcome
+    g.idempotency_key, g.idempotency_claim = key, claim
     try:
         status, answer, message_id = _send(config, db, send_request)
     except Exception:
         # Only free the key if nothing was queued; otherwise a retry could send twice.
-        if key is not None and not g.get("queued_message_id"):
-            idempotency.abandon(db, g.instance["id"], key)
+        if claim is not None and not g.get("queued_message_id"):
+            idempotency.abandon(db, g.instance["id"], key, claim)
         raise
-    if key is not None:
-        idempotency.finish(db, g.instance["id"], key, status, answer, message_id)
+    if claim is not None:
+        idempotency.finish(db, g.instance["id"], key, claim, status, answer, message_id)
     response = jsonify(answer)
     response.status_code = status
     return response
@@ -81,9 +82,11 @@ def _send(config: dict, db, send_request) -> tuple[int, dict, str | None]:
 
     def recorded(row: dict) -> None:
         # Before the job is queued: from here on a retry must never send again.
+        if g.idempotency_claim is not None:
+            idempotency.attach_message(
+                db, g.instance["id"], g.idempotency_key, g.idempotency_claim, row["id"]
+            )
         g.queued_message_id = row["id"]
-        if g.idempotency_key is not None:
-            idempotency.attach_message(db, g.instance["id"], g.idempotency_key, row["id"])
 
     row, job = enqueue_send(config, db, g.instance, send_request, media, on_recorded=recorded)
     answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}

@@ -4,6 +4,7 @@ import hashlib
 import json
 import sqlite3
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,25 @@ from megamsg.errors import ApiError
 
 WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The answer an earlier request with the same key gave (or would give)."""
+
+    status: int
+    body: dict
+
+
+class ClaimLost(ApiError):
+    """A retry took the key over while this request was still running: this one must not send."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "A retry with this Idempotency-Key took over while this request was still preparing it; "
+            "this request sent nothing.",
+        )
 
 
 def request_fingerprint(body: dict[str, Any]) -> str:
@@ -71,25 +91,27 @@ def begin(
     fingerprint: str,
     wait_seconds: float,
     stale_after: float,
-) -> tuple[int, dict] | None:
-    """Claim the key (None: go ahead) or return the first request's (status, body).
+) -> str | Replay:
+    """Claim the key (a claim token: go ahead) or return the first request's answer.
 
     A claim older than stale_after whose request never answered was cut short (process
     restart): if it had queued a message, the message's state is the answer; otherwise
-    nothing was sent and this request takes the key over.
+    nothing was sent and this request takes the key over. The token guards attach, finish
+    and abandon, so a request whose claim was taken over can neither send nor clobber it.
     """
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ApiError(422, f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters.")
     existing = _row(db, instance_id, key)
     if existing and _expired(existing["created_at"]):
         _drop(db, existing)
+    claim = now_iso()
     try:
         with db.conn:
             db.execute(
                 "INSERT INTO idempotency_keys (instance_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-                [instance_id, key, fingerprint, now_iso()],
+                [instance_id, key, fingerprint, claim],
             )
-        return None
+        return claim
     except sqlite3.IntegrityError:
         pass  # someone holds the key: answer with their result
     deadline = time.monotonic() + wait_seconds
@@ -102,10 +124,10 @@ def begin(
         if row["request_hash"] != fingerprint:
             raise ApiError(422, "Idempotency-Key was already used with a different request body.")
         if row["status_code"] is not None:
-            return row["status_code"], json.loads(row["response"])
+            return Replay(row["status_code"], json.loads(row["response"]))
         if _older_than(row["created_at"], stale_after):
             if row["message_id"]:
-                return _answer_from_message(db, row)
+                return Replay(*_answer_from_message(db, row))
             _drop(db, row)
             continue
         if time.monotonic() > deadline:
@@ -114,29 +136,42 @@ def begin(
 
 
 def finish(
-    db: sqlite_utils.Database, instance_id: str, key: str, status: int, body: dict, message_id: str | None
-):
+    db: sqlite_utils.Database,
+    instance_id: str,
+    key: str,
+    claim: str,
+    status: int,
+    body: dict,
+    message_id: str | None,
+) -> None:
     """Store the answer every later request with this key gets."""
     with db.conn:
         db.execute(
-            "UPDATE idempotency_keys SET status_code = ?, response = ?, message_id = ? WHERE instance_id = ? AND key = ?",
-            [status, json.dumps(body), message_id, instance_id, key],
+            "UPDATE idempotency_keys SET status_code = ?, response = ?, message_id = ? "
+            "WHERE instance_id = ? AND key = ? AND created_at = ?",
+            [status, json.dumps(body), message_id, instance_id, key, claim],
         )
 
 
-def attach_message(db: sqlite_utils.Database, instance_id: str, key: str, message_id: str) -> None:
-    """Note the queued message on the claim, so a cut-short request can still be answered."""
+def attach_message(
+    db: sqlite_utils.Database, instance_id: str, key: str, claim: str, message_id: str
+) -> None:
+    """Note the message about to be queued on the claim; ClaimLost if a retry took the key over."""
     with db.conn:
-        db.execute(
-            "UPDATE idempotency_keys SET message_id = ? WHERE instance_id = ? AND key = ?",
-            [message_id, instance_id, key],
+        cursor = db.execute(
+            "UPDATE idempotency_keys SET message_id = ? "
+            "WHERE instance_id = ? AND key = ? AND created_at = ? AND message_id IS NULL",
+            [message_id, instance_id, key, claim],
         )
+    if cursor.rowcount != 1:
+        raise ClaimLost()
 
 
-def abandon(db: sqlite_utils.Database, instance_id: str, key: str) -> None:
-    """Release the key: nothing was sent, so a retry may really try again."""
+def abandon(db: sqlite_utils.Database, instance_id: str, key: str, claim: str) -> None:
+    """Release this request's claim: nothing was sent, so a retry may really try again."""
     with db.conn:
         db.execute(
-            "DELETE FROM idempotency_keys WHERE instance_id = ? AND key = ? AND status_code IS NULL",
-            [instance_id, key],
+            "DELETE FROM idempotency_keys "
+            "WHERE instance_id = ? AND key = ? AND created_at = ? AND status_code IS NULL",
+            [instance_id, key, claim],
         )

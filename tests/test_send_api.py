@@ -405,6 +405,30 @@ def test_idempotency_claim_cut_short_before_queueing_is_taken_over(client, conne
     assert [m["text"] for m in outbox(client, headers)] == ["hi"]
 
 
+def test_idempotency_request_overtaken_by_a_retry_cannot_send(client, connected_instance, db):
+    from megamsg import idempotency
+
+    instance, _, headers = connected_instance
+    body = {"phone_number": "+201234567890", "text": "hi"}
+    # Request A claims the key, then spends longer than stale_after downloading its media...
+    slow = idempotency.begin(db, instance["id"], "k3", _fingerprint(body), wait_seconds=1, stale_after=90)
+    assert isinstance(slow, str)
+    old_claim = _minutes_ago(5)
+    db.execute("UPDATE idempotency_keys SET created_at = ? WHERE key = 'k3'", [old_claim])
+    db.conn.commit()
+    # ...so its client's retry B takes the key over and sends.
+    retry = client.post("/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body)
+    assert retry.status_code == 200
+    # A must now neither send nor disturb B's stored answer.
+    with pytest.raises(idempotency.ClaimLost) as lost:
+        idempotency.attach_message(db, instance["id"], "k3", old_claim, "A-message")
+    assert lost.value.status == 409
+    idempotency.abandon(db, instance["id"], "k3", old_claim)
+    replay = client.post("/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body)
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json() == retry.get_json()
+    assert [m["text"] for m in outbox(client, headers)] == ["hi"]
+
+
 def _minutes_ago(minutes: int) -> str:
     from datetime import UTC, datetime, timedelta
 
