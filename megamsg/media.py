@@ -8,7 +8,6 @@ import hashlib
 import io
 import re
 import socket
-import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -18,10 +17,8 @@ from urllib.parse import unquote, unquote_to_bytes, urlsplit
 import filetype
 import requests
 from PIL import Image
-from urllib3.exceptions import NameResolutionError, NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from megamsg import netguard
+from megamsg import net_errors, netguard
 
 _CAP_KEYS = {
     "image": "MAX_MEDIA_BYTES",
@@ -99,7 +96,7 @@ def _download(url: str, cap: int, config: dict[str, Any]) -> bytes:
     except (MediaError, netguard.BlockedURL) as error:
         reason = str(error)
     except requests.RequestException as error:
-        reason = _failure(error, config)
+        reason = net_errors.describe(error, float(config["MEDIA_TIMEOUT"]))
     raise MediaError(f"media could not be downloaded: {reason}")
 
 
@@ -137,33 +134,6 @@ def _read_capped(response: requests.Response, cap: int, seconds: float) -> bytes
     if expired.is_set():
         raise MediaError(f"it took longer than {seconds:g} s")
     return bytes(body)
-
-
-def _failure(error: BaseException, config: dict[str, Any]) -> str:
-    """A short human reason for a failed download."""
-    if isinstance(error, requests.TooManyRedirects):
-        return "it redirects too many times"
-    chain = []
-    cause: BaseException | None = error
-    while cause is not None and cause not in chain:
-        chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
-    if any(isinstance(item, ConnectionRefusedError) for item in chain):
-        return "the server refused the connection"
-    if any(isinstance(item, NameResolutionError) for item in chain):
-        return "its host name could not be resolved"
-    # urllib3 derives NewConnectionError from its timeout class, so a refusal must be ruled out first.
-    if any(
-        isinstance(item, (requests.Timeout, Urllib3Timeout, TimeoutError))
-        and not isinstance(item, NewConnectionError)
-        for item in chain
-    ):
-        return f"the server did not answer within {config['MEDIA_TIMEOUT']:g} s"
-    if any(isinstance(item, (requests.exceptions.SSLError, ssl.SSLError)) for item in chain):
-        return "the TLS connection failed"
-    if isinstance(error, requests.ConnectionError):
-        return "the connection to the server failed"
-    return "the download failed"
 
 
 def _decode_data_url(value: str, cap: int) -> tuple[str | None, bytes]:

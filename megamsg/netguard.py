@@ -91,7 +91,7 @@ def request(
 
 
 def redact(url: str) -> str:
-    """The URL without credentials, query or fragment, for logs."""
+    """Scheme, host and port only, for logs: paths and queries of webhook URLs often carry secrets."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     netloc = f"[{host}]" if ":" in host else host
@@ -100,7 +100,7 @@ def redact(url: str) -> str:
             netloc += f":{parts.port}"
     except ValueError:
         pass
-    return f"{parts.scheme}://{netloc}{parts.path}"
+    return f"{parts.scheme}://{netloc}" + ("/…" if parts.path not in ("", "/") or parts.query else "/")
 
 
 def _host_and_port(url: str) -> tuple[str, int]:

@@ -38,7 +38,7 @@ import sqlite_utils
 from rq import Retry
 from rq.job import Job
 
-from megamsg import netguard
+from megamsg import net_errors, netguard
 from megamsg.db import now_iso
 from megamsg.instances import get_instance
 from megamsg.job_context import job_config, job_db
@@ -338,8 +338,8 @@ def _attempt(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) -
         error, final = f"Refused by the URL guard: {exc}.", True
     except requests.Timeout:
         error = f"Timeout: no answer within {float(config['WEBHOOK_TIMEOUT']):g} s."
-    except requests.ConnectionError as exc:
-        error = f"Connection error: {_short(exc)}"
+    except net_errors.NETWORK_ERRORS as exc:
+        error = f"Connection error: {net_errors.describe(exc, float(config['WEBHOOK_TIMEOUT']))}."
     except Exception as exc:
         # Includes RQ's job timeout and reading errors: still one (failed) attempt, recorded.
         error = f"{type(exc).__name__}: {_short(exc)}"

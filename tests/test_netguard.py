@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from megamsg.netguard import BlockedURL, check_url, request
+from megamsg.netguard import BlockedURL, check_url, redact, request
 
 RELEASE = threading.Event()  # holds /slow until the server shuts down
 
@@ -292,3 +292,16 @@ def test_read_timeout(server: str) -> None:
 def test_proxies_are_refused() -> None:
     with pytest.raises(TypeError):
         request("GET", "http://93.184.216.34/", allow_private=False, timeout=1, proxies={})
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("https://hooks.example.com/services/T0/B0/s3cr3t?token=s3cr3t", "https://hooks.example.com/…"),
+        ("http://user:s3cr3t@example.com:8080/", "http://example.com:8080/"),
+        ("https://example.com", "https://example.com/"),
+        ("http://[::1]:9000/x#frag", "http://[::1]:9000/…"),
+    ],
+)
+def test_redact_keeps_only_scheme_host_and_port(url: str, shown: str) -> None:
+    assert redact(url) == shown

@@ -417,14 +417,18 @@ def test_idempotency_request_overtaken_by_a_retry_cannot_send(client, connected_
     db.execute("UPDATE idempotency_keys SET created_at = ? WHERE key = 'k3'", [old_claim])
     db.conn.commit()
     # ...so its client's retry B takes the key over and sends.
-    retry = client.post("/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body)
+    retry = client.post(
+        "/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body
+    )
     assert retry.status_code == 200
     # A must now neither send nor disturb B's stored answer.
     with pytest.raises(idempotency.ClaimLost) as lost:
         idempotency.attach_message(db, instance["id"], "k3", old_claim, "A-message")
     assert lost.value.status == 409
     idempotency.abandon(db, instance["id"], "k3", old_claim)
-    replay = client.post("/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body)
+    replay = client.post(
+        "/api/whatsapp/messages/send", headers={**headers, "Idempotency-Key": "k3"}, json=body
+    )
     assert replay.headers["Idempotent-Replayed"] == "true" and replay.get_json() == retry.get_json()
     assert [m["text"] for m in outbox(client, headers)] == ["hi"]
 

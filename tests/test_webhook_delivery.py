@@ -6,6 +6,7 @@ guard on, and must be refused before any connection is made.
 
 import base64
 import json
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,7 +15,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from standardwebhooks import Webhook
 
-from megamsg import job_context
+from megamsg import job_context, netguard
 from megamsg.db import connect
 from megamsg.queues import WEBHOOKS, queue
 from megamsg.webhook_config import new_secret, rotate_secret, set_webhook, signing_key
@@ -106,7 +107,7 @@ def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(
     assert [a["attempt"] for a in attempts] == [1, 2, 3]
     assert [a["status_code"] for a in attempts] == [500, 500, 200]
     assert [a["error"] for a in attempts] == ["HTTP 500", "HTTP 500", None]
-    assert all(a["url"] == scripted_receiver.url and a["duration_ms"] >= 0 for a in attempts)
+    assert all(a["url"] == netguard.redact(scripted_receiver.url) and a["duration_ms"] >= 0 for a in attempts)
     assert json.loads(attempts[-1]["response_excerpt"]) == {"answered": 200}
 
     assert scripted_receiver.count() == 3
@@ -224,6 +225,21 @@ def test_url_removed_before_delivery_skips_without_sending(
     event = get_event(db, event_id)
     assert (event["status"], event["attempts"]) == ("skipped", 0)
     assert scripted_receiver.count() == 0
+
+
+def test_connection_error_is_recorded_without_the_urls_secrets(app, db, hooked, in_process_jobs, caplog):
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    set_webhook(db, hooked["id"], f"http://127.0.0.1:{port}/hook/s3cr3t-path?token=s3cr3t-query")
+    event_id = record_event(db, hooked, "message", message_payload())
+    with caplog.at_level("INFO"):
+        deliver(event_id)
+    [attempt] = list_attempts(db, event_id)
+    assert attempt["error"] == "Connection error: the server refused the connection."
+    stored = json.dumps([attempt, get_event(db, event_id)], default=str) + caplog.text
+    assert "refused" in caplog.text
+    assert "s3cr3t" not in stored
 
 
 def test_redeliver_refused_while_a_round_is_in_progress(app, db, hooked):
