@@ -6,7 +6,7 @@ incoming messages are unique per WhatsApp id, statuses per (message, status).
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -157,16 +157,41 @@ def status_payload(row: dict, status: str, timestamp: int) -> dict[str, Any]:
     }
 
 
+# A receipt can overtake the result of its own send (an async send, or several events
+# workers): look again a few times before deciding it is for a message we did not send.
+RECEIPT_RECHECK_SECONDS = (2, 10, 30)
+
+
 def _receipt(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:
     done = 0
+    unknown = []
     for wa_id in event.get("wa_ids") or []:
         row = message_log.find_outgoing_by_wa_id(db, instance["id"], wa_id)
         if row is None:
+            unknown.append(wa_id)
             continue
         if message_log.set_status(db, row["id"], event["status"]):
             _publish(db, instance, "status", status_payload(row, event["status"], int(event["timestamp"])))
             done += 1
+    rechecks = int(event.get("recheck", 0))
+    if unknown and rechecks < len(RECEIPT_RECHECK_SECONDS):
+        _recheck_later(instance["id"], {**event, "wa_ids": unknown, "recheck": rechecks + 1})
+        return f"{done} status update(s), {len(unknown)} to look up again"
     return f"{done} status update(s)"
+
+
+def _recheck_later(instance_id: str, event: dict[str, Any]) -> None:
+    from megamsg.queues import EVENTS, queue
+
+    delay = RECEIPT_RECHECK_SECONDS[event["recheck"] - 1]
+    queue(job_config(), EVENTS).enqueue_in(
+        timedelta(seconds=delay),
+        "megamsg.events.handle_event",
+        instance_id,
+        event,
+        result_ttl=60,
+        failure_ttl=7 * 24 * 3600,
+    )
 
 
 def _send_result(db: sqlite_utils.Database, instance: dict, event: dict[str, Any]) -> str:

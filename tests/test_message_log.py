@@ -6,6 +6,7 @@ import pytest
 
 from megamsg import message_log
 from megamsg.db import connect
+from tests.conftest import wait_for
 
 
 def run_together(count: int, work) -> list:
@@ -83,3 +84,50 @@ def test_status_only_moves_forward(db, make_instance, steps, final):
         message_log.set_status(db, row["id"], step, error="e" if step == "failed" else None)
     assert message_log.get_message(db, instance["id"], row["id"])["status"] == final
     assert [h["status"] for h in message_log.history(db, row["id"])] == ["queued", *steps]
+
+
+def _receipt_event(wa_id: str, recheck: int = 0) -> dict:
+    event = {"kind": "receipt", "wa_ids": [wa_id], "status": "delivered", "timestamp": 1714650000}
+    return {**event, "recheck": recheck} if recheck else event
+
+
+def test_a_receipt_that_overtakes_its_send_result_is_applied_later(app, db, make_instance, queue_workers):
+    from megamsg.queues import EVENTS, queue
+
+    instance, _ = make_instance()
+    queue_workers.start()
+    early = queue(app.config, EVENTS).enqueue(
+        "megamsg.events.handle_event", instance["id"], _receipt_event("WA1")
+    )
+    wait_for(lambda: early.get_status(refresh=True) == "finished", timeout=20, what="the early receipt")
+    assert early.return_value() == "0 status update(s), 1 to look up again"
+    # Only now does the send's own result arrive with the WhatsApp id.
+    row = message_log.create_outgoing(db, instance["id"], {"peer": "+201234567890", "type": "text"})
+    message_log.set_status(db, row["id"], "sent", wa_id="WA1")
+    wait_for(
+        lambda: message_log.get_message(db, instance["id"], row["id"])["status"] == "delivered",
+        timeout=20,
+        what="the receipt looked up again",
+    )
+    assert [h["status"] for h in message_log.history(db, row["id"])] == ["queued", "sent", "delivered"]
+
+
+def test_a_receipt_for_a_message_we_never_sent_is_dropped_after_the_last_look(app, db, make_instance):
+    from rq.registry import ScheduledJobRegistry
+
+    from megamsg import job_context
+    from megamsg.events import RECEIPT_RECHECK_SECONDS, handle_event
+    from megamsg.queues import EVENTS, queue
+
+    instance, _ = make_instance()
+    previous = job_context._config
+    job_context.set_job_config(dict(app.config))
+    try:
+        scheduled = ScheduledJobRegistry(queue=queue(app.config, EVENTS))
+        assert handle_event(instance["id"], _receipt_event("PHONE-SENT")).endswith("1 to look up again")
+        assert scheduled.count == 1
+        last = _receipt_event("PHONE-SENT", recheck=len(RECEIPT_RECHECK_SECONDS))
+        assert handle_event(instance["id"], last) == "0 status update(s)"
+        assert scheduled.count == 1
+    finally:
+        job_context._config = previous
