@@ -151,16 +151,23 @@ def _simulator(
     )
 
 
+def _optional(schema: dict) -> dict:
+    """The schema, also allowing null (the server treats null as absent)."""
+    return {**schema, "type": [schema["type"], "null"]}
+
+
 def _send_variant(kind: str) -> dict:
     """Request body for one message type (text may leave out `type`)."""
     properties: dict[str, Any] = {
         "phone_number": _phone("Recipient."),
         "type": {"const": kind},
-        "async": {
-            "type": "boolean",
-            "default": False,
-            "description": "Answer 202 at once; the outcome follows as a status webhook.",
-        },
+        "async": _optional(
+            {
+                "type": "boolean",
+                "default": False,
+                "description": "Answer 202 at once; the outcome follows as a status webhook.",
+            }
+        ),
     }
     if kind == "text":
         # No pattern for "not blank": a Unicode-aware one makes request generation seconds slower.
@@ -168,28 +175,45 @@ def _send_variant(kind: str) -> dict:
         # The server rejects media fields on a text message.
         properties.update({field: False for field in ("media", "caption", "mime_type", "file_name", "ptt")})
         return _object(properties, ["phone_number", "text"], strict=False, title="Text message")
+    document = kind == "document"
     properties.update(
         media=_string("An http(s) URL to download, base64, or a data: URL with base64.", minLength=1),
-        caption=_string("Caption shown under the media.", maxLength=MAX_CAPTION),
+        caption=_optional(
+            _string(
+                "Ignored: WhatsApp audio has no caption (listed in ignored_fields)."
+                if kind == "audio"
+                else "Caption shown under the media.",
+                maxLength=MAX_CAPTION,
+            )
+        ),
         mime_type=_string(
-            "MIME type (required for documents; detected from the bytes for other types).",
+            "MIME type of the document."
+            if document
+            else "Ignored: detected from the bytes (listed in ignored_fields).",
             maxLength=MAX_MIME,
             pattern="/",
         ),
         file_name=_string(
-            "File name shown to the recipient.",
+            "File name shown to the recipient."
+            if document
+            else "Ignored: only documents carry a file name (listed in ignored_fields).",
             minLength=1,
             maxLength=MAX_FILE_NAME,
             pattern=r"^[^/\\\u0000]+$",
         ),
         text=False,
     )
+    if not document:
+        properties["mime_type"] = _optional(properties["mime_type"])
+        properties["file_name"] = _optional(properties["file_name"])
     if kind == "audio":
-        properties["ptt"] = {"type": "boolean", "default": False, "description": "Send as a voice note."}
+        properties["ptt"] = _optional(
+            {"type": "boolean", "default": False, "description": "Send as a voice note."}
+        )
     else:
         properties["ptt"] = False
     required = ["phone_number", "type", "media"]
-    if kind == "document":
+    if document:
         required += ["mime_type", "file_name"]
     return _object(properties, required, strict=False, title=f"{kind.capitalize()} message")
 

@@ -12,6 +12,14 @@ MAX_TEXT = 65536  # WhatsApp's limit for a text message
 MAX_CAPTION = 1024
 MAX_FILE_NAME = 255
 MAX_MIME = 255
+# Accepted but meaningless for the type (so listed back as ignored): WhatsApp has no caption on
+# audio, and takes the kind of image, audio and video from the bytes themselves.
+NOT_APPLICABLE = {
+    "image": ("mime_type", "file_name"),
+    "audio": ("caption", "mime_type", "file_name"),
+    "video": ("mime_type", "file_name"),
+    "document": (),
+}
 KNOWN_FIELDS = {"phone_number", "type", "text", "media", "caption", "mime_type", "file_name", "ptt", "async"}
 
 
@@ -72,6 +80,7 @@ def validate_send(body: dict[str, Any]) -> SendRequest:
         raise ApiError(422, f"type must be one of: {', '.join(TYPES)}.")
 
     text = caption = media = mime_type = file_name = None
+    ignored = set(body) - KNOWN_FIELDS
     if kind == "text":
         text = _string(body, "text", MAX_TEXT, required=True, why=" when type is text")
         for field in ("media", "caption", "mime_type", "file_name"):
@@ -91,6 +100,10 @@ def validate_send(body: dict[str, Any]) -> SendRequest:
             raise ApiError(422, "mime_type must look like type/subtype, e.g. application/pdf.")
         if file_name is not None and ("/" in file_name or "\\" in file_name or "\x00" in file_name):
             raise ApiError(422, "file_name must be a plain file name without slashes.")
+        ignored |= {field for field in NOT_APPLICABLE[kind] if body.get(field) is not None}
+        caption = None if "caption" in NOT_APPLICABLE[kind] else caption
+        if kind != "document":
+            mime_type = file_name = None
 
     ptt = _boolean(body, "ptt")
     if ptt is not None and kind != "audio":
@@ -106,5 +119,5 @@ def validate_send(body: dict[str, Any]) -> SendRequest:
         file_name=file_name,
         ptt=bool(ptt),
         is_async=is_async,
-        ignored_fields=sorted(set(body) - KNOWN_FIELDS),
+        ignored_fields=sorted(ignored),
     )

@@ -443,3 +443,28 @@ def _fingerprint(body: dict) -> str:
     from megamsg.idempotency import request_fingerprint
 
     return request_fingerprint(body)
+
+
+@pytest.mark.parametrize(
+    "kind,extra,ignored",
+    [
+        ("audio", {"caption": "no captions on audio"}, ["caption"]),
+        ("image", {"mime_type": "image/gif", "file_name": "a.gif"}, ["file_name", "mime_type"]),
+        ("video", {"file_name": "clip.mp4", "captoin": "typo"}, ["captoin", "file_name"]),
+    ],
+)
+def test_fields_that_do_not_apply_to_the_type_are_ignored_and_reported(
+    client, connected_instance, samples, kind, extra, ignored
+):
+    _, _, headers = connected_instance
+    media = base64.b64encode(samples[kind]).decode()
+    response = client.post(
+        "/api/whatsapp/messages/send",
+        headers=headers,
+        json={"phone_number": "+201234567890", "type": kind, "media": media, **extra},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["ignored_fields"] == ignored
+    [sent] = outbox(client, headers)
+    assert sent["caption"] is None and sent["file_name"] is None
+    assert sent["mime_type"].split("/")[0] == kind
