@@ -34,7 +34,7 @@ def main() -> int:
         print(
             f"First run: create the admin at http://127.0.0.1:{port}/setup with setup code {code}", flush=True
         )
-    honcho = [sys.executable, "-m", "honcho", "start", "-f", "Procfile", "web", "worker"]
+    honcho = [sys.executable, "-m", "megamsg.procfile", "start", "-f", "Procfile", "web", "worker"]
     child = subprocess.Popen(honcho, env=env, start_new_session=True)
 
     def forward(signum: int, _frame) -> None:
@@ -43,6 +43,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGHUP, forward)  # the terminal closed: stop everything, leave nothing behind
     try:
         returncode = child.wait()
     finally:

@@ -3,12 +3,9 @@
 import base64
 import binascii
 import codecs
-import contextlib
 import hashlib
 import io
 import re
-import socket
-import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -77,62 +74,43 @@ def load_media(value: str, kind: str, config: dict[str, Any]) -> Media:
 
 def _download(url: str, cap: int, config: dict[str, Any]) -> bytes:
     """The body at url, at most cap bytes; MediaError naming the reason on any failure."""
-    try:
-        response = netguard.request(
-            "GET",
-            url,
-            allow_private=bool(config["ALLOW_PRIVATE_URLS"]),
-            timeout=float(config["MEDIA_TIMEOUT"]),
-            max_redirects=3,
-            stream=True,
-        )
-        with response:
-            if not 200 <= response.status_code < 300:
-                raise MediaError(f"the server answered {response.status_code}")
-            length = response.headers.get("Content-Length", "")
-            if length.isdigit() and int(length) > cap:
-                raise MediaError(f"it is larger than {_human(cap)}")
-            return _read_capped(response, cap, float(config["MEDIA_DOWNLOAD_SECONDS"]))
-    except (MediaError, netguard.BlockedURL) as error:
-        reason = str(error)
-    except requests.RequestException as error:
-        reason = net_errors.describe(error, float(config["MEDIA_TIMEOUT"]))
+    seconds = float(config["MEDIA_DOWNLOAD_SECONDS"])
+    with netguard.deadline(seconds) as expired:
+        try:
+            response = netguard.request(
+                "GET",
+                url,
+                allow_private=bool(config["ALLOW_PRIVATE_URLS"]),
+                timeout=float(config["MEDIA_TIMEOUT"]),
+                max_redirects=3,
+                stream=True,
+            )
+            with response:
+                if not 200 <= response.status_code < 300:
+                    raise MediaError(f"the server answered {response.status_code}")
+                length = response.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > cap:
+                    raise MediaError(f"it is larger than {_human(cap)}")
+                data = _read_capped(response, cap)
+            if not expired.is_set():  # a cut connection can look like a short, complete answer
+                return data
+            reason = f"it took longer than {seconds:g} s"
+        except (MediaError, netguard.BlockedURL) as error:
+            reason = str(error)
+        except net_errors.NETWORK_ERRORS as error:
+            reason = net_errors.describe(error, float(config["MEDIA_TIMEOUT"]))
+        if expired.is_set():
+            reason = f"it took longer than {seconds:g} s"
     raise MediaError(f"media could not be downloaded: {reason}")
 
 
-def _read_capped(response: requests.Response, cap: int, seconds: float) -> bytes:
-    """The body, at most cap bytes, within seconds in all (the timeout only bounds each read)."""
-    expired = threading.Event()
-
-    def give_up() -> None:
-        # A server trickling bytes never trips the per-read timeout: cut the socket itself.
-        expired.set()
-        # http.client keeps the socket inside the response's reader (SocketIO), not the connection.
-        sock = getattr(
-            getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None), "_sock", None
-        )
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    timer = threading.Timer(seconds, give_up)
-    timer.daemon = True
-    timer.start()
+def _read_capped(response: requests.Response, cap: int) -> bytes:
+    """The body, at most cap bytes (Content-Length may be missing or wrong)."""
     body = bytearray()
-    try:
-        # Content-Length may be missing or wrong, so the cap holds while reading too.
-        for chunk in response.iter_content(_CHUNK):
-            body += chunk
-            if len(body) > cap:
-                raise MediaError(f"it is larger than {_human(cap)}")
-    except requests.RequestException:
-        if expired.is_set():
-            raise MediaError(f"it took longer than {seconds:g} s") from None
-        raise
-    finally:
-        timer.cancel()
-    if expired.is_set():
-        raise MediaError(f"it took longer than {seconds:g} s")
+    for chunk in response.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > cap:
+            raise MediaError(f"it is larger than {_human(cap)}")
     return bytes(body)
 
 

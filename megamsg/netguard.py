@@ -26,9 +26,13 @@ guard. The "never" group is what lets a test check that honestly without a test-
 must still be refused.
 """
 
+import contextlib
+import contextvars
 import ipaddress
 import logging
 import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,6 +48,65 @@ log = logging.getLogger(__name__)
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _BODY_ARGUMENTS = ("data", "json", "files")
+
+
+class _Deadline:
+    """The sockets opened under one deadline(), shut down together when it expires."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.expired = threading.Event()
+        self.lock = threading.Lock()
+
+    def add(self, sock: socket.socket) -> None:
+        """Track a new socket (shut at once if time has already run out)."""
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired.is_set():
+                self._shut(sock)
+
+    def cut(self) -> None:
+        """Time is up: make every blocked call on these sockets fail now."""
+        with self.lock:
+            self.expired.set()
+            for sock in self.sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_current_deadline: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "netguard_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[threading.Event]:
+    """Bound a whole exchange (connects, redirects, reads); the event is set if time ran out."""
+    # requests' timeout bounds each connect and each read only: a server trickling bytes could
+    # hold a call for ever. Shutting the sockets down makes the blocked call fail at once.
+    # (DNS lookups stay bounded by the system resolver only.)
+    current = _Deadline()
+    token = _current_deadline.set(current)
+    timer = threading.Timer(seconds, current.cut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield current.expired
+    finally:
+        timer.cancel()
+        _current_deadline.reset(token)
+
+
+def _register(sock: socket.socket) -> socket.socket:
+    """Note a new socket for the enclosing deadline(), if any."""
+    current = _current_deadline.get()
+    if current is not None:
+        current.add(sock)
+    return sock
 
 
 class BlockedURL(Exception):
@@ -189,11 +252,13 @@ class _GuardedConnectionMixin:
         error: OSError | None = None
         for address in addresses:
             try:
-                return urllib3_connection.create_connection(
-                    (address, self.port),
-                    self.timeout,
-                    source_address=self.source_address,
-                    socket_options=self.socket_options,
+                return _register(
+                    urllib3_connection.create_connection(
+                        (address, self.port),
+                        self.timeout,
+                        source_address=self.source_address,
+                        socket_options=self.socket_options,
+                    )
                 )
             except OSError as exc:
                 error = exc

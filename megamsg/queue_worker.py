@@ -6,6 +6,7 @@ import sys
 from rq import SimpleWorker
 
 from megamsg.job_context import job_config
+from megamsg.parent_watch import stop_when_orphaned
 from megamsg.queues import EVENTS, WEBHOOKS
 from megamsg.redis_conn import get_redis
 
@@ -14,6 +15,7 @@ def main() -> int:
     """Work until SIGTERM/SIGINT (warm shutdown: the current job finishes)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = job_config()
+    stop_when_orphaned()
     # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
     names = sys.argv[1:] or [EVENTS, WEBHOOKS]
     worker = SimpleWorker(names, connection=get_redis(config))

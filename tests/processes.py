@@ -4,6 +4,8 @@ import os
 import signal
 import subprocess
 
+import psutil
+
 from megamsg.config import env_for_children
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,6 +29,13 @@ class ProcessGroup:
         self.processes: list[subprocess.Popen] = []
 
     def stop_all(self) -> None:
+        # Runners and queue workers live in sessions of their own: note them before stopping.
+        descendants = []
+        for process in self.processes:
+            try:
+                descendants += psutil.Process(process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                pass
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
@@ -41,3 +50,6 @@ class ProcessGroup:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        _, alive = psutil.wait_procs(descendants, timeout=self.grace_seconds)
+        for straggler in alive:
+            straggler.kill()

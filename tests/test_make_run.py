@@ -10,6 +10,7 @@ import sys
 import threading
 
 import psutil
+import pytest
 import requests
 
 from tests.conftest import REPO, wait_for
@@ -51,7 +52,14 @@ def processes_using(path: str) -> list[psutil.Process]:
     return found
 
 
-def test_make_run_serves_healthz_and_stops_cleanly(tmp_path):
+@pytest.mark.parametrize(
+    "stop_signal",
+    [
+        signal.SIGINT,  # Ctrl-C, as a terminal sends it: to the whole foreground process group
+        signal.SIGHUP,  # the terminal was closed
+    ],
+)
+def test_make_run_serves_healthz_and_stops_cleanly(tmp_path, stop_signal):
     checkout = str(tmp_path / "megamsg")
     copy_tracked_files(checkout)
     port = free_port()
@@ -93,8 +101,7 @@ def test_make_run_serves_healthz_and_stops_cleanly(tmp_path):
         assert re.search(r"setup code [0-9A-F]{6}-[0-9A-F]{6}-[0-9A-F]{6}", text)
         assert os.path.exists(os.path.join(checkout, "data", "megamsg.db"))
     finally:
-        # Ctrl-C, as a terminal sends it: to the whole foreground process group.
-        os.killpg(make.pid, signal.SIGINT)
+        os.killpg(make.pid, stop_signal)
         try:
             make.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -54,7 +54,7 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
 
 
 class Handler(BaseHTTPRequestHandler):
-    """/files/NAME, /redirect?to=URL, /hops/N, /slow, /stall, /huge-length, /stream/close|chunked."""
+    """/files/NAME, /redirect?to=URL, /hops/N, /slow, /stall, /trickle, /trickle-headers, /huge-length, /stream/…"""
 
     protocol_version = "HTTP/1.1"
     files: dict[str, bytes] = {}
@@ -86,6 +86,14 @@ class Handler(BaseHTTPRequestHandler):
                     if RELEASE.wait(0.05):
                         break
                     self.wfile.write(b"x")
+                    self.wfile.flush()
+            elif url.path == "/trickle-headers":
+                # Headers that never end, a line every 50 ms: only a deadline on the whole exchange helps.
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for n in range(1000):
+                    if RELEASE.wait(0.05):
+                        break
+                    self.wfile.write(b"X-Wait-%d: 1\r\n" % n)
                     self.wfile.flush()
             elif url.path == "/huge-length":
                 # Claims 1 GB, sends a little: a client that trusts the header stops at once.
@@ -282,6 +290,16 @@ def test_download_follows_redirects(server: str, samples: dict[str, bytes]) -> N
         ("/slow", {"MEDIA_TIMEOUT": 0.3}, "the server did not answer within 0.3 s"),
         ("/stall", {"MEDIA_TIMEOUT": 0.3}, "the server did not answer within 0.3 s"),
         ("/trickle", {"MEDIA_TIMEOUT": 1.0, "MEDIA_DOWNLOAD_SECONDS": 0.5}, "it took longer than 0.5 s"),
+        (
+            "/trickle-headers",
+            {"MEDIA_TIMEOUT": 1.0, "MEDIA_DOWNLOAD_SECONDS": 0.5},
+            "it took longer than 0.5 s",
+        ),
+        (
+            "/redirect?to=/trickle",
+            {"MEDIA_TIMEOUT": 1.0, "MEDIA_DOWNLOAD_SECONDS": 0.5},
+            "it took longer than 0.5 s",
+        ),
         ("/huge-length", {}, "it is larger than 16 MB"),
         ("/stream/close", {"MAX_MEDIA_BYTES": 1000}, "it is larger than 1000 bytes"),
         ("/stream/chunked", {"MAX_MEDIA_BYTES": 1000}, "it is larger than 1000 bytes"),

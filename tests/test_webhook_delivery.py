@@ -7,6 +7,7 @@ guard on, and must be refused before any connection is made.
 import base64
 import json
 import socket
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -240,6 +241,55 @@ def test_connection_error_is_recorded_without_the_urls_secrets(app, db, hooked, 
     stored = json.dumps([attempt, get_event(db, event_id)], default=str) + caplog.text
     assert "refused" in caplog.text
     assert "s3cr3t" not in stored
+
+
+@pytest.fixture
+def trickling_receiver():
+    """A receiver that answers 200 but never finishes its headers: a line every 100 ms."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.recv(65536)
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    n = 0
+                    while not stop.wait(0.1):
+                        conn.sendall(b"X-Wait-%d: 1\r\n" % n)
+                        n += 1
+                except OSError:
+                    pass  # the client hung up, as it should
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()
+
+
+def test_a_receiver_that_never_finishes_answering_is_cut_off_at_the_timeout(
+    app, db, hooked, trickling_receiver, in_process_jobs
+):
+    set_webhook(db, hooked["id"], trickling_receiver)
+    event_id = record_event(db, hooked, "message", message_payload())
+    started = time.monotonic()
+    deliver(event_id)
+    took = time.monotonic() - started
+    [attempt] = list_attempts(db, event_id)
+    timeout = WEBHOOK_TEST_CONFIG["WEBHOOK_TIMEOUT"]
+    assert attempt["status_code"] is None
+    assert attempt["error"] == f"Timeout: no complete answer within {timeout:g} s."
+    assert timeout * 1000 <= attempt["duration_ms"] < timeout * 1000 + 1500
+    assert took < timeout + 3
+    assert get_event(db, event_id)["status"] == "pending"  # two attempts left
 
 
 def test_redeliver_refused_while_a_round_is_in_progress(app, db, hooked):
