@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint format system-deps bench clean
+.PHONY: run test lint format run-deps system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,10 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-run: $(VENV)/.run-deps
+run: run-deps $(VENV)/.run-deps
 	$(BIN)/python -m megamsg.launch
 
-test: $(VENV)/.dev-deps
+test: system-deps $(VENV)/.dev-deps
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-deps
@@ -31,19 +31,29 @@ format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# System packages: ffmpeg (audio/video through neonize), libmagic1 (neonize's python-magic),
-# python3-venv (make's virtualenv), chromium (browser tests). Needs root or sudo.
-system-deps:
+# System packages, installed with apt (sudo unless root) only when missing: python3-venv (the
+# virtualenv), libmagic1 (neonize's python-magic) and ffmpeg (audio/video through neonize) for
+# `make run`; chromium too for the browser tests.
+define install-missing
 	@missing=""; \
-	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	ldconfig -p 2>/dev/null | grep -q libmagic.so.1 || missing="$$missing libmagic1"; \
-	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
-	if [ -n "$$missing" ]; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  echo "Installing$$missing"; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
-	else echo "System packages present: ffmpeg, chromium, libmagic1, python3-venv"; fi
+	for pkg in $(1); do case $$pkg in \
+	  ffmpeg) command -v ffmpeg >/dev/null || missing="$$missing ffmpeg";; \
+	  chromium) command -v chromium >/dev/null || missing="$$missing chromium";; \
+	  libmagic1) { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q libmagic.so.1 \
+	    || missing="$$missing libmagic1";; \
+	  python3-venv) $(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv";; \
+	esac; done; \
+	if [ -z "$$missing" ]; then echo "System packages present: $(1)"; \
+	elif ! command -v apt-get >/dev/null; then echo "Please install these system packages:$$missing"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "Installing$$missing with apt-get"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; fi
+endef
+
+run-deps:
+	$(call install-missing,python3-venv libmagic1 ffmpeg)
+
+system-deps:
+	$(call install-missing,python3-venv libmagic1 ffmpeg chromium)
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py
