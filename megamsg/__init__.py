@@ -14,15 +14,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.update(config)
     app.config.update(
-        # Base64 of the largest document plus JSON overhead.
-        MAX_CONTENT_LENGTH=int(config["MAX_DOCUMENT_BYTES"] * 4 / 3) + 64 * 1024,
+        # Base64 of the largest document, with room for escaped slashes (PHP's json_encode writes
+        # "\/") and line-wrapped base64, plus the other fields.
+        MAX_CONTENT_LENGTH=int(config["MAX_DOCUMENT_BYTES"] * 4 / 3 * 1.05) + 64 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=bool(config["SECURE_COOKIES"]),
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="megamsg_session",
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
+    if config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The client's own address (login throttling) and scheme, as the proxies saw them.
+        hops = int(config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "SIMULATOR_QR_SECONDS": 20.0,
     "LEASE_SECONDS": 20.0,
     "INCOMING_MEDIA_RETENTION_DAYS": 30,
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)
     "PORT": 8000,
 }
 

@@ -2,13 +2,16 @@
 
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -41,6 +44,18 @@ def login_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def safe_next(target: str) -> str | None:
+    """target if it is a path on this site, else None (no open redirect to another host)."""
+    # Browsers read a backslash as a slash, so "/\\evil.example" means "//evil.example".
+    normalised = target.replace("\\", "/")
+    parts = urlsplit(normalised)
+    if not normalised.startswith("/") or normalised.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    if any(ord(char) < 32 for char in target):
+        return None
+    return target
 
 
 def _client_address() -> str:
@@ -124,10 +139,7 @@ def login():
         throttle.clear(current_app.config, "login", [email])
         session.clear()
         session["user_id"] = user["id"]
-        target = request.args.get("next", "")
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("dashboard.instance_list")
-        return redirect(target)
+        return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))
     return render_template("login.html", email="")
 
 
@@ -158,7 +170,7 @@ def instance_create():
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("dashboard.instance_list"))
-    return render_template("token.html", instance=row, token=token, created=True)
+    return _token_page(row, token, created=True)
 
 
 def own_instance_or_404(instance_id: str) -> dict:
@@ -190,7 +202,14 @@ def instance_rotate(instance_id: str):
     """Issue a new token; the old one stops working at once."""
     instance = own_instance_or_404(instance_id)
     token = instances.rotate_token(get_db(), instance_id)
-    return render_template("token.html", instance=instance, token=token, created=False)
+    return _token_page(instance, token, created=False)
+
+
+def _token_page(instance: dict, token: str, created: bool) -> Response:
+    """The page that shows a token once; never kept by a browser or proxy cache."""
+    response = make_response(render_template("token.html", instance=instance, token=token, created=created))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/instances/<instance_id>/delete")

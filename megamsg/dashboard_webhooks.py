@@ -50,6 +50,8 @@ def _render_settings(instance: dict, reveal: bool = False, status: int = 200, fo
             has_older=len(rows) > PAGE_SIZE,
         ),
         status,
+        # A page that shows the secret must not be kept by a browser or proxy cache.
+        {"Cache-Control": "no-store"} if reveal else {},
     )
 
 

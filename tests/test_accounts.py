@@ -117,3 +117,61 @@ def test_create_instance_form_without_csrf_rejected(client, make_user, db):
     response = client.post("/instances", data={"name": "Sneaky"})
     assert response.status_code == 400
     assert db.execute("SELECT count(*) FROM instances").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    "next_url,lands_on",
+    [
+        ("/instances/abc", "/instances/abc"),
+        ("/instances?page=2", "/instances?page=2"),
+        ("//evil.example/x", "/instances"),
+        ("/\\evil.example/x", "/instances"),
+        ("\\\\evil.example", "/instances"),
+        ("https://evil.example/", "/instances"),
+        ("/\t/evil.example", "/instances"),
+        ("javascript:alert(1)", "/instances"),
+        ("", "/instances"),
+    ],
+)
+def test_login_redirects_only_to_paths_on_this_site(client, make_user, next_url, lands_on):
+    make_user("owner@example.com")
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login",
+        query_string={"next": next_url},
+        data={"email": "owner@example.com", "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on
+
+
+def test_secure_cookies_setting(config_overrides, make_user):
+    from megamsg import create_app
+
+    app = create_app({**config_overrides, "SECURE_COOKIES": True})
+    client = app.test_client()
+    make_user("owner@example.com")
+    cookie = login(client, "owner@example.com").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_behind_a_trusted_proxy_each_client_is_throttled_on_its_own(config_overrides, make_user):
+    from megamsg import create_app
+
+    app = create_app({**config_overrides, "TRUSTED_PROXIES": 1})
+    client = app.test_client()
+    make_user("owner@example.com")
+    make_user("other@example.com")
+
+    def attempt(email: str, password: str, address: str) -> int:
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        return client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            headers={"X-Forwarded-For": address},
+        ).status_code
+
+    for n in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert attempt(f"nobody{n}@example.com", "wrong password!", "203.0.113.7") == 401
+    assert attempt("other@example.com", PASSWORD, "203.0.113.7") == 429  # that client is locked out
+    assert attempt("owner@example.com", PASSWORD, "198.51.100.9") == 302  # everyone else is not

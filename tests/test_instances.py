@@ -9,7 +9,9 @@ from tests.conftest import auth_headers, csrf_from, login
 
 def create_via_dashboard(client, name: str) -> tuple[str, str]:
     token = csrf_from(client.get("/instances").get_data(as_text=True))
-    page = client.post("/instances", data={"name": name, "csrf_token": token}).get_data(as_text=True)
+    response = client.post("/instances", data={"name": name, "csrf_token": token})
+    assert response.headers["Cache-Control"] == "no-store"  # the token must not linger in a cache
+    page = response.get_data(as_text=True)
     instance_id = re.search(r'id="instance-id">([^<]+)<', page).group(1)
     api_token = re.search(r'id="token">([^<]+)<', page).group(1)
     return instance_id, api_token
@@ -35,7 +37,9 @@ def test_dashboard_rotate_invalidates_old_token(client, make_user, db):
     login(client, "owner@example.com")
     instance_id, old = create_via_dashboard(client, "Support")
     csrf = csrf_from(client.get(f"/instances/{instance_id}").get_data(as_text=True))
-    page = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf}).get_data(as_text=True)
+    rotated = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf})
+    assert rotated.headers["Cache-Control"] == "no-store"
+    page = rotated.get_data(as_text=True)
     new = re.search(r'id="token">([^<]+)<', page).group(1)
     assert new != old
     assert client.get("/api/whatsapp/instance", headers=auth_headers(instance_id, old)).status_code == 401

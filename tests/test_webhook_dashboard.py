@@ -49,10 +49,12 @@ def test_secret_hidden_until_revealed_and_rotation_issues_a_new_one(client, db, 
 
     revealed = post(client, owned["id"], "/reveal")
     assert revealed.status_code == 200
+    assert revealed.headers["Cache-Control"] == "no-store"
     assert shown_secret(revealed.get_data(as_text=True)) == secret
 
     rotated = post(client, owned["id"], "/rotate")
     assert rotated.status_code == 200
+    assert rotated.headers["Cache-Control"] == "no-store"
     new = shown_secret(rotated.get_data(as_text=True))
     assert new != secret and new.startswith("whsec_")
     assert db["instances"].get(owned["id"])["webhook_secret"] == new
