@@ -1,13 +1,13 @@
 """Webhook settings by API: GET/PUT /api/whatsapp/instance/webhook."""
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, current_app, g, jsonify
 
 from megamsg.api_auth import require_instance
 from megamsg.api_messages import json_object
 from megamsg.db import get_db
 from megamsg.errors import ApiError
 from megamsg.instances import get_instance
-from megamsg.webhook_config import WebhookConfigError, set_webhook, webhook_settings
+from megamsg.webhook_config import WebhookConfigError, check_destination, set_webhook, webhook_settings
 
 bp = Blueprint("webhook", __name__, url_prefix="/whatsapp/instance")
 
@@ -27,7 +27,8 @@ def put_webhook():
     if "url" not in body:
         raise ApiError(422, "url is required: an http(s) URL, or null to clear it.")
     try:
+        warning = check_destination(body["url"], bool(current_app.config["ALLOW_PRIVATE_URLS"]))
         settings = set_webhook(get_db(), g.instance["id"], body["url"], body.get("events"))
     except WebhookConfigError as exc:
         raise ApiError(422, str(exc)) from None
-    return jsonify({"ok": True, **settings})
+    return jsonify({"ok": True, **settings, **({"warning": warning} if warning else {})})

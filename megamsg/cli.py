@@ -103,15 +103,19 @@ def instance_rotate_command(instance_id: str) -> None:
 @click.argument("url")
 def instance_set_webhook_command(instance_id: str, url: str) -> None:
     """Set (or with "none", clear) the instance's webhook URL."""
-    from megamsg.webhook_config import WebhookConfigError, set_webhook_url
+    from megamsg.webhook_config import WebhookConfigError, check_destination, set_webhook_url
 
     db = _db()
     _existing(db, instance_id)
+    chosen = None if url.lower() in ("none", "null", "") else url
     try:
-        result = set_webhook_url(db, instance_id, None if url.lower() in ("none", "null", "") else url)
+        warning = check_destination(chosen, bool(current_app.config["ALLOW_PRIVATE_URLS"]))
+        result = set_webhook_url(db, instance_id, chosen)
     except WebhookConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Webhook URL: {result['url'] or '(none)'}")
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 @instance_cli.command("delete")

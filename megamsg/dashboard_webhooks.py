@@ -10,6 +10,7 @@ from megamsg.db import get_db
 from megamsg.webhook_config import (
     EVENT_KINDS,
     WebhookConfigError,
+    check_destination,
     rotate_secret,
     selected_events,
     set_webhook,
@@ -69,11 +70,14 @@ def save_settings(instance_id: str):
     instance = own_instance_or_404(instance_id)
     url = request.form.get("url", "").strip()
     try:
+        warning = check_destination(url or None, bool(current_app.config["ALLOW_PRIVATE_URLS"]))
         set_webhook(get_db(), instance_id, url or None, request.form.getlist("events"))
     except WebhookConfigError as exc:
         flash(str(exc), "error")
         return _render_settings(instance, status=422, form_url=url)
     flash("Webhook settings saved." if url else "Webhook URL cleared: no events will be sent.", "ok")
+    if warning:
+        flash(warning, "error")
     return redirect(url_for("webhooks_ui.settings", instance_id=instance_id))
 
 

@@ -113,13 +113,17 @@ class BlockedURL(Exception):
     """The URL may not be fetched: bad scheme, or it resolves to a non-public address (message says why)."""
 
 
+class UnresolvableHost(BlockedURL):
+    """The URL's host name does not resolve (now)."""
+
+
 def check_url(url: str, allow_private: bool) -> None:
     """Raise BlockedURL unless url is http(s) and every address its host resolves to is allowed."""
     host, port = _host_and_port(url)
     try:
         addresses = _resolve(host, port)
     except socket.gaierror:
-        raise BlockedURL("its host name could not be resolved") from None
+        raise UnresolvableHost("its host name could not be resolved") from None
     _check_addresses(addresses, allow_private)
 
 
@@ -178,6 +182,10 @@ def _host_and_port(url: str) -> tuple[str, int]:
         raise BlockedURL("only http and https URLs are allowed")
     if not parts.hostname:
         raise BlockedURL("the URL has no host name")
+    try:
+        parts.hostname.encode("idna")  # what the resolver will need
+    except UnicodeError:
+        raise BlockedURL("the URL's host name is not valid") from None
     return parts.hostname, port or (443 if scheme == "https" else 80)
 
 

@@ -46,6 +46,7 @@ def _ref(name: str) -> dict:
 
 
 def _nullable(schema: dict) -> dict:
+    """The schema, also allowing null (the server treats null as absent)."""
     return {**schema, "type": [schema["type"], "null"]}
 
 
@@ -151,17 +152,12 @@ def _simulator(
     )
 
 
-def _optional(schema: dict) -> dict:
-    """The schema, also allowing null (the server treats null as absent)."""
-    return {**schema, "type": [schema["type"], "null"]}
-
-
 def _send_variant(kind: str) -> dict:
     """Request body for one message type (text may leave out `type`)."""
     properties: dict[str, Any] = {
         "phone_number": _phone("Recipient."),
         "type": {"const": kind},
-        "async": _optional(
+        "async": _nullable(
             {
                 "type": "boolean",
                 "default": False,
@@ -178,7 +174,7 @@ def _send_variant(kind: str) -> dict:
     document = kind == "document"
     properties.update(
         media=_string("An http(s) URL to download, base64, or a data: URL with base64.", minLength=1),
-        caption=_optional(
+        caption=_nullable(
             _string(
                 "Ignored: WhatsApp audio has no caption (listed in ignored_fields)."
                 if kind == "audio"
@@ -204,10 +200,10 @@ def _send_variant(kind: str) -> dict:
         text=False,
     )
     if not document:
-        properties["mime_type"] = _optional(properties["mime_type"])
-        properties["file_name"] = _optional(properties["file_name"])
+        properties["mime_type"] = _nullable(properties["mime_type"])
+        properties["file_name"] = _nullable(properties["file_name"])
     if kind == "audio":
-        properties["ptt"] = _optional(
+        properties["ptt"] = _nullable(
             {"type": "boolean", "default": False, "description": "Send as a voice note."}
         )
     else:
@@ -368,7 +364,9 @@ def _schemas() -> dict[str, dict]:
                 "url": optional_string,
                 "secret": _string("Standard Webhooks signing secret.", pattern="^whsec_"),
                 "events": {"type": "array", "items": {"enum": list(EVENT_KINDS)}, "uniqueItems": True},
-            }
+                "warning": _string("Set only when the URL's host does not resolve now.", minLength=1),
+            },
+            ["url", "secret", "events"],
         ),
         "ScanRequest": _object(
             {"phone_number": _phone("The simulated phone's number."), "push_name": _string(maxLength=100)},

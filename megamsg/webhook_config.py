@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
+from megamsg import netguard
+
 EVENT_KINDS = ("message", "status", "session")
 MAX_URL_LENGTH = 2048
 SECRET_PREFIX = "whsec_"
@@ -33,6 +35,31 @@ def validate_url(url: str) -> str:
     if len(url) > MAX_URL_LENGTH:
         raise WebhookConfigError(f"url must be at most {MAX_URL_LENGTH} characters.")
     return url
+
+
+def check_destination(url: str | None, allow_private: bool) -> str | None:
+    """Refuse a URL that deliveries would refuse; a warning (not an error) if its host does not resolve now."""
+    if url is None:
+        return None
+    url = validate_url(url)
+    try:
+        netguard.check_url(url, allow_private)
+    except netguard.UnresolvableHost:
+        return "Its host name does not resolve now: deliveries will fail until it does."
+    except netguard.BlockedURL as exc:
+        hint = ""
+        if not allow_private and _allowed_with_private(url):
+            hint = " Set MEGAMSG_ALLOW_PRIVATE_URLS=1 to allow a receiver on a private network."
+        raise WebhookConfigError(f"url is refused: {exc}.{hint}") from None
+    return None
+
+
+def _allowed_with_private(url: str) -> bool:
+    try:
+        netguard.check_url(url, allow_private=True)
+    except netguard.BlockedURL:
+        return False
+    return True
 
 
 def set_webhook_url(db: sqlite_utils.Database, instance_id: str, url: str | None) -> dict:

@@ -139,6 +139,9 @@ def test_cli_set_webhook(app, make_instance, db):
     assert db["instances"].get(instance["id"])["webhook_url"] == "https://example.com/hook"
     bad = runner.invoke(args=["megamsg", "instance", "set-webhook", instance["id"], "ftp://example.com"])
     assert bad.exit_code != 0 and "http" in bad.output
+    private = runner.invoke(args=["megamsg", "instance", "set-webhook", instance["id"], "http://127.0.0.1/x"])
+    assert private.exit_code != 0 and "url is refused: it resolves to a private address" in private.output
+    assert db["instances"].get(instance["id"])["webhook_url"] == "https://example.com/hook"
     cleared = runner.invoke(args=["megamsg", "instance", "set-webhook", instance["id"], "none"])
     assert cleared.exit_code == 0
     assert db["instances"].get(instance["id"])["webhook_url"] is None

@@ -83,6 +83,11 @@ def test_settings_form_saves_validates_and_clears(client, db, owned):
     assert "url must be" in bad.get_data(as_text=True)
     assert db["instances"].get(owned["id"])["webhook_url"] == "https://example.com/hook"
 
+    metadata = post(client, owned["id"], "", {"url": "http://169.254.169.254/latest"})
+    assert metadata.status_code == 422
+    assert "url is refused: it resolves to a link-local address" in metadata.get_data(as_text=True)
+    assert db["instances"].get(owned["id"])["webhook_url"] == "https://example.com/hook"
+
     assert post(client, owned["id"], "", {"url": ""}).status_code == 302
     assert db["instances"].get(owned["id"])["webhook_url"] is None
 

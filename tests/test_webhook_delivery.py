@@ -371,14 +371,14 @@ def test_put_webhook_sets_url_and_events_and_null_clears(client, make_instance, 
     headers = auth_headers(instance["id"], token)
     answer = client.put(
         "/api/whatsapp/instance/webhook",
-        json={"url": "https://example.com/hook", "events": ["status", "message"]},
+        json={"url": "https://93.184.215.14/hook", "events": ["status", "message"]},
         headers=headers,
     )
     assert answer.status_code == 200
     body = answer.get_json()
     assert body == {
         "ok": True,
-        "url": "https://example.com/hook",
+        "url": "https://93.184.215.14/hook",
         "secret": instance["webhook_secret"],
         "events": ["message", "status"],
     }
@@ -387,6 +387,50 @@ def test_put_webhook_sets_url_and_events_and_null_clears(client, make_instance, 
     cleared = client.put("/api/whatsapp/instance/webhook", json={"url": None}, headers=headers).get_json()
     assert cleared["ok"] is True and cleared["url"] is None and cleared["events"] == ["message", "status"]
     assert db["instances"].get(instance["id"])["webhook_url"] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_private", "refusal"),
+    [
+        ("http://127.0.0.1:9/hook", False, "it resolves to a private address (127.0.0.1). Set MEGAMSG_ALLOW"),
+        ("http://localhost/hook", False, "it resolves to a private address"),
+        ("http://10.0.0.1/hook", False, "it resolves to a private address (10.0.0.1). Set MEGAMSG_ALLOW"),
+        ("http://169.254.169.254/latest", False, "it resolves to a link-local address (169.254.169.254)."),
+        ("http://169.254.169.254/latest", True, "it resolves to a link-local address (169.254.169.254)."),
+        ("http://[::1]/hook", False, "it resolves to a private address (::1)"),
+        ("http://127.0.0.1:9/hook", True, None),
+    ],
+)
+def test_put_webhook_refuses_what_deliveries_would_refuse(
+    app, client, make_instance, db, url, allow_private, refusal
+):
+    app.config["ALLOW_PRIVATE_URLS"] = allow_private
+    instance, token = make_instance()
+    answer = client.put(
+        "/api/whatsapp/instance/webhook", json={"url": url}, headers=auth_headers(instance["id"], token)
+    )
+    if refusal is None:
+        assert answer.status_code == 200 and answer.get_json()["url"] == url
+        return
+    assert answer.status_code == 422
+    message = answer.get_json()["message"]
+    assert message.startswith("url is refused: ") and refusal in message
+    assert ("MEGAMSG_ALLOW_PRIVATE_URLS" in message) == ("private address" in refusal)
+    assert db["instances"].get(instance["id"])["webhook_url"] is None
+
+
+def test_put_webhook_accepts_a_host_that_does_not_resolve_yet_with_a_warning(client, make_instance, db):
+    instance, token = make_instance()
+    url = "https://hooks.megamsg.invalid/in"  # .invalid never resolves (RFC 2606)
+    answer = client.put(
+        "/api/whatsapp/instance/webhook", json={"url": url}, headers=auth_headers(instance["id"], token)
+    )
+    assert answer.status_code == 200
+    assert (
+        answer.get_json()["warning"]
+        == "Its host name does not resolve now: deliveries will fail until it does."
+    )
+    assert db["instances"].get(instance["id"])["webhook_url"] == url
 
 
 @pytest.mark.parametrize(
