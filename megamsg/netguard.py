@@ -220,7 +220,8 @@ def _refusal(address: str, allow_private: bool) -> str | None:
         kind = "a multicast"
     elif ip.is_reserved:
         kind = "a reserved"
-    elif ip.is_global:
+    elif ip.is_global and not (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local):
+        # Deprecated IPv6 site-local (fec0::/10) still means "this site": Python calls it global.
         kind = None
     else:
         kind = None if allow_private else "a private"

@@ -201,14 +201,23 @@ def test_not_linked_is_502_at_once_and_nothing_is_enqueued(app, client, make_ins
     assert client.get("/api/whatsapp/messages", headers=headers).get_json()["messages"] == []
 
 
-def test_disconnected_is_502(client, connected_instance):
-    _, _, headers = connected_instance
+def test_disconnected_is_502_and_nothing_is_enqueued(app, client, connected_instance):
+    instance, _, headers = connected_instance
     client.post("/api/simulator/disconnect", headers=headers)
     response = client.post(
         "/api/whatsapp/messages/send", headers=headers, json={"phone_number": "+201234567890", "text": "x"}
     )
     assert response.status_code == 502
-    assert response.get_json()["message"] == "WhatsApp session is not connected (status: disconnected)."
+    assert response.get_json() == {
+        "ok": False,
+        "message": "WhatsApp session is not connected (status: disconnected).",
+    }
+    queued = redis.Redis.from_url(app.config["REDIS_URL"]).llen(
+        f"rq:queue:{session_queue_name(instance['id'])}"
+    )
+    assert queued == 0
+    assert client.get("/api/whatsapp/messages", headers=headers).get_json()["messages"] == []
+    assert outbox(client, headers) == []
 
 
 def test_driver_error_is_502_with_reason_and_logged_failed(client, connected_instance):
@@ -468,3 +477,39 @@ def test_fields_that_do_not_apply_to_the_type_are_ignored_and_reported(
     [sent] = outbox(client, headers)
     assert sent["caption"] is None and sent["file_name"] is None
     assert sent["mime_type"].split("/")[0] == kind
+
+
+SSRF_MEDIA_URLS = [
+    (
+        "http://127.0.0.1:9/a.png",
+        "media could not be downloaded: it resolves to a private address (127.0.0.1)",
+    ),
+    ("http://localhost:9/a.png", "media could not be downloaded: it resolves to a private address"),
+    ("http://10.0.0.1/a.png", "media could not be downloaded: it resolves to a private address (10.0.0.1)"),
+    (
+        "http://169.254.169.254/latest/meta-data",
+        "media could not be downloaded: it resolves to a link-local address (169.254.169.254)",
+    ),
+    ("http://[::1]:9/a.png", "media could not be downloaded: it resolves to a private address (::1)"),
+    (
+        "http://[::ffff:127.0.0.1]:9/a.png",
+        "media could not be downloaded: it resolves to a private address (127.0.0.1)",
+    ),
+    ("file:///etc/passwd", "media must be an http(s) URL or base64 data"),
+    ("ftp://example.com/a.png", "media must be an http(s) URL or base64 data"),
+]
+
+
+def test_send_refuses_media_urls_on_private_addresses_and_changes_nothing(client, connected_instance, db):
+    instance, _, headers = connected_instance
+    for url, message in SSRF_MEDIA_URLS:
+        response = client.post(
+            "/api/whatsapp/messages/send",
+            headers=headers,
+            json={"phone_number": "+201234567890", "type": "image", "media": url},
+        )
+        assert response.status_code == 422, url
+        assert response.get_json()["ok"] is False
+        assert response.get_json()["message"].startswith(message), (url, response.get_json())
+    assert outbox(client, headers) == []
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
