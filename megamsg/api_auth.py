@@ -4,6 +4,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import g, request
+from flask.typing import ResponseReturnValue
 
 from megamsg.db import get_db
 from megamsg.errors import ApiError
@@ -32,7 +33,7 @@ def require_instance(view: Callable) -> Callable:
     """Decorator: sets g.instance or answers 401."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
         g.instance = authenticate_request()
         return view(*args, **kwargs)
 

@@ -4,6 +4,7 @@ import math
 
 import segno
 from flask import Blueprint, current_app, g, jsonify
+from flask.typing import ResponseReturnValue
 
 from megamsg.api_auth import require_instance
 from megamsg.errors import ApiError
@@ -27,7 +28,7 @@ def qr_svg(payload: str) -> str:
 
 @bp.get("")
 @require_instance
-def get_instance():
+def get_instance() -> ResponseReturnValue:
     """The instance's identity and live session status."""
     state = read_state(current_app.config, g.instance["id"])
     return jsonify(
@@ -45,7 +46,7 @@ def get_instance():
 
 @bp.get("/qr")
 @require_instance
-def get_qr():
+def get_qr() -> ResponseReturnValue:
     """The QR code to scan now, or 409 when there is none."""
     state = read_state(current_app.config, g.instance["id"])
     status = public_status(state)
@@ -69,7 +70,7 @@ def _answer_or_error(answer: dict) -> dict:
 
 @bp.post("/pair-code")
 @require_instance
-def pair_code():
+def pair_code() -> ResponseReturnValue:
     """Link by phone number instead of QR: returns the code to type on the phone."""
     body = json_object()
     raw = body.get("phone_number")
@@ -85,7 +86,7 @@ def pair_code():
 
 @bp.post("/logout")
 @require_instance
-def logout():
+def logout() -> ResponseReturnValue:
     """Unlink the WhatsApp session; a new QR is offered afterwards."""
     _answer_or_error(call_runner(current_app.config, g.instance["id"], "logout", {}))
     return jsonify({"ok": True})

@@ -1,6 +1,8 @@
 """POST /api/whatsapp/messages/send and the message log."""
 
+import sqlite_utils
 from flask import Blueprint, current_app, g, jsonify, request, send_file
+from flask.typing import ResponseReturnValue
 
 from megamsg import idempotency, message_log
 from megamsg.api_auth import require_instance
@@ -8,7 +10,7 @@ from megamsg.db import get_db
 from megamsg.errors import ApiError
 from megamsg.rate_limit import check_rate
 from megamsg.runtime_state import read_state
-from megamsg.send_validation import validate_send
+from megamsg.send_validation import SendRequest, validate_send
 from megamsg.sending import enqueue_send, wait_for_send
 from megamsg.validation import json_object
 
@@ -27,7 +29,7 @@ def _not_connected_error(state: dict) -> ApiError | None:
 
 @bp.post("/messages/send")
 @require_instance
-def send():
+def send() -> ResponseReturnValue:
     """Send a text or media message through the instance's WhatsApp session."""
     config = current_app.config
     check_rate(config, g.instance["id"])
@@ -66,7 +68,7 @@ def send():
     return response
 
 
-def _send(config: dict, db, send_request) -> tuple[int, dict, str | None]:
+def _send(config: dict, db: sqlite_utils.Database, send_request: SendRequest) -> tuple[int, dict, str | None]:
     """(status, body, message id) for a validated request."""
     error = _not_connected_error(read_state(config, g.instance["id"]))
     if error is not None:
@@ -130,7 +132,7 @@ def message_json(row: dict, with_history: bool = False) -> dict:
 
 @bp.get("/messages/<message_id>")
 @require_instance
-def get_message(message_id: str):
+def get_message(message_id: str) -> ResponseReturnValue:
     """One message of this instance, with its status history."""
     row = message_log.get_message(get_db(), g.instance["id"], message_id)
     if row is None:
@@ -155,7 +157,7 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
 
 @bp.get("/messages")
 @require_instance
-def list_messages():
+def list_messages() -> ResponseReturnValue:
     """Newest first; pass next_before as ?before= for the next page."""
     limit = _int_arg("limit", 20, 1, MAX_LIMIT)
     before = _int_arg("before", None, 1, 2**63 - 1)
@@ -169,7 +171,7 @@ def list_messages():
 
 @bp.get("/media/<message_id>")
 @require_instance
-def get_media(message_id: str):
+def get_media(message_id: str) -> ResponseReturnValue:
     """Download an incoming message's media (this instance's credentials only)."""
     row = message_log.get_message(get_db(), g.instance["id"], message_id)
     if row is None or not row["media_path"]:

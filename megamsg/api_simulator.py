@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from flask import Blueprint, abort, current_app, g, jsonify
+from flask.typing import ResponseReturnValue
 
 from megamsg.api_auth import require_instance
 from megamsg.drivers.simulator import read_outbox
@@ -43,7 +44,7 @@ def _run(action: str, params: dict) -> dict:
 
 @bp.post("/scan")
 @require_instance
-def scan():
+def scan() -> ResponseReturnValue:
     """The simulated phone scans the current QR code."""
     body = json_object()
     params = {
@@ -55,7 +56,7 @@ def scan():
 
 @bp.post("/incoming")
 @require_instance
-def incoming():
+def incoming() -> ResponseReturnValue:
     """An incoming WhatsApp message from the simulated network."""
     body = json_object()
     kind = body.get("type", "text")
@@ -90,7 +91,7 @@ def incoming():
 
 @bp.post("/receipt")
 @require_instance
-def receipt():
+def receipt() -> ResponseReturnValue:
     """The recipient's phone acknowledges a message we sent."""
     body = json_object()
     message_id = optional_string(body, "message_id", 128)
@@ -118,21 +119,21 @@ def _wa_id_for(message_id: str) -> str:
 
 @bp.post("/disconnect")
 @require_instance
-def disconnect():
+def disconnect() -> ResponseReturnValue:
     """Simulate losing the network."""
     return jsonify(_run("disconnect", {}))
 
 
 @bp.post("/reconnect")
 @require_instance
-def reconnect():
+def reconnect() -> ResponseReturnValue:
     """Simulate the network coming back."""
     return jsonify(_run("reconnect", {}))
 
 
 @bp.post("/fail-next")
 @require_instance
-def fail_next():
+def fail_next() -> ResponseReturnValue:
     """Extension: make the next send fail with the given WhatsApp error."""
     body = json_object()
     return jsonify(
@@ -142,6 +143,6 @@ def fail_next():
 
 @bp.get("/outbox")
 @require_instance
-def outbox():
+def outbox() -> ResponseReturnValue:
     """What reached the simulated network, oldest first."""
     return jsonify({"ok": True, "messages": read_outbox(get_redis(current_app.config), g.instance["id"])})

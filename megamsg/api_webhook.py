@@ -1,6 +1,7 @@
 """Webhook settings by API: GET/PUT /api/whatsapp/instance/webhook."""
 
 from flask import Blueprint, current_app, g, jsonify
+from flask.typing import ResponseReturnValue
 
 from megamsg.api_auth import require_instance
 from megamsg.api_messages import json_object
@@ -14,14 +15,14 @@ bp = Blueprint("webhook", __name__, url_prefix="/whatsapp/instance")
 
 @bp.get("/webhook")
 @require_instance
-def get_webhook():
+def get_webhook() -> ResponseReturnValue:
     """The instance's webhook URL, signing secret and event kinds."""
     return jsonify({"ok": True, **webhook_settings(get_instance(get_db(), g.instance["id"]))})
 
 
 @bp.put("/webhook")
 @require_instance
-def put_webhook():
+def put_webhook() -> ResponseReturnValue:
     """Set ({"url": "https://…"}) or clear ({"url": null}) the webhook, optionally its event kinds."""
     body = json_object()
     if "url" not in body:

@@ -5,6 +5,7 @@ import shutil
 import sys
 
 import click
+import sqlite_utils
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
@@ -18,7 +19,7 @@ instance_cli = AppGroup("instance", help="Manage instances.")
 megamsg_cli.add_command(instance_cli)
 
 
-def _db():
+def _db() -> sqlite_utils.Database:
     return connect(current_app.config["DATABASE"])
 
 
@@ -82,7 +83,7 @@ def instance_list_command(as_json: bool) -> None:
         click.echo(f"{row['id']}  {row['name']!r}  owner={row['owner_email']}  created={row['created_at']}")
 
 
-def _existing(db, instance_id: str) -> dict:
+def _existing(db: sqlite_utils.Database, instance_id: str) -> dict:
     instance = instances.get_instance(db, instance_id)
     if instance is None:
         raise click.ClickException(f"No instance {instance_id}.")

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from megamsg import accounts, instances, message_log, throttle
 from megamsg.db import get_db
@@ -38,7 +39,7 @@ def login_required(view: Callable) -> Callable:
     """Redirect anonymous visitors to the login (or first-run setup) page."""
 
     @wraps(view)
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
         if g.user is None:
             return redirect(url_for("dashboard.login", next=request.path))
         return view(*args, **kwargs)
@@ -62,7 +63,7 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _too_many(scope: str, subjects: list[str]):
+def _too_many(scope: str, subjects: list[str]) -> ResponseReturnValue | None:
     wait = throttle.locked_for(current_app.config, scope, subjects)
     if not wait:
         return None
@@ -77,7 +78,7 @@ def _too_many(scope: str, subjects: list[str]):
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """Send visitors where they belong."""
     if g.user:
         return redirect(url_for("dashboard.instance_list"))
@@ -87,7 +88,7 @@ def index():
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-def setup():
+def setup() -> ResponseReturnValue:
     """Create the first admin, guarded by the setup code from the web log."""
     db = get_db()
     if accounts.user_count(db):
@@ -120,7 +121,7 @@ def setup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Email + password login with throttling."""
     db = get_db()
     if accounts.user_count(db) == 0:
@@ -144,7 +145,7 @@ def login():
 
 
 @bp.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     """End the session."""
     session.clear()
     return redirect(url_for("dashboard.login"))
@@ -152,7 +153,7 @@ def logout():
 
 @bp.get("/instances")
 @login_required
-def instance_list():
+def instance_list() -> ResponseReturnValue:
     """The user's instances (all, for admins)."""
     rows = instances.list_instances(get_db(), g.user)
     config = current_app.config
@@ -163,7 +164,7 @@ def instance_list():
 
 @bp.post("/instances")
 @login_required
-def instance_create():
+def instance_create() -> ResponseReturnValue:
     """Create an instance and show its token once."""
     try:
         row, token = instances.create_instance(get_db(), g.user["id"], request.form.get("name", ""))
@@ -183,7 +184,7 @@ def own_instance_or_404(instance_id: str) -> dict:
 
 @bp.get("/instances/<instance_id>")
 @login_required
-def instance_detail(instance_id: str):
+def instance_detail(instance_id: str) -> ResponseReturnValue:
     """One instance: status, linking, credentials."""
     instance = own_instance_or_404(instance_id)
     state = read_state(current_app.config, instance_id)
@@ -198,7 +199,7 @@ def instance_detail(instance_id: str):
 
 @bp.post("/instances/<instance_id>/rotate")
 @login_required
-def instance_rotate(instance_id: str):
+def instance_rotate(instance_id: str) -> ResponseReturnValue:
     """Issue a new token; the old one stops working at once."""
     instance = own_instance_or_404(instance_id)
     token = instances.rotate_token(get_db(), instance_id)
@@ -214,14 +215,14 @@ def _token_page(instance: dict, token: str, created: bool) -> Response:
 
 @bp.get("/instances/<instance_id>/delete")
 @login_required
-def instance_delete_confirm(instance_id: str):
+def instance_delete_confirm(instance_id: str) -> ResponseReturnValue:
     """Ask for confirmation before deleting."""
     return render_template("delete.html", instance=own_instance_or_404(instance_id))
 
 
 @bp.post("/instances/<instance_id>/delete")
 @login_required
-def instance_delete(instance_id: str):
+def instance_delete(instance_id: str) -> ResponseReturnValue:
     """Delete after the name was typed to confirm."""
     instance = own_instance_or_404(instance_id)
     if request.form.get("confirm_name", "").strip() != instance["name"]:

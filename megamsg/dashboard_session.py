@@ -3,6 +3,7 @@
 import math
 
 from flask import Blueprint, abort, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from megamsg.api_instance import public_status, qr_svg
 from megamsg.dashboard import login_required, own_instance_or_404
@@ -16,7 +17,7 @@ bp = Blueprint("session_ui", __name__, url_prefix="/instances/<instance_id>")
 
 @bp.get("/live")
 @login_required
-def live(instance_id: str):
+def live(instance_id: str) -> ResponseReturnValue:
     """Current status, QR (as SVG) and errors for the page to render."""
     own_instance_or_404(instance_id)
     state = read_state(current_app.config, instance_id)
@@ -44,7 +45,7 @@ def _run(instance_id: str, action: str, params: dict) -> dict:
 
 @bp.post("/pair-code")
 @login_required
-def pair_code(instance_id: str):
+def pair_code(instance_id: str) -> ResponseReturnValue:
     """Request a pair code for linking by phone number."""
     own_instance_or_404(instance_id)
     try:
@@ -57,7 +58,7 @@ def pair_code(instance_id: str):
 
 @bp.post("/logout")
 @login_required
-def logout(instance_id: str):
+def logout(instance_id: str) -> ResponseReturnValue:
     """Unlink the WhatsApp session."""
     own_instance_or_404(instance_id)
     _run(instance_id, "logout", {})
@@ -66,7 +67,7 @@ def logout(instance_id: str):
 
 @bp.post("/simulate-scan")
 @login_required
-def simulate_scan(instance_id: str):
+def simulate_scan(instance_id: str) -> ResponseReturnValue:
     """Simulator only: scan the QR with a made-up phone."""
     if current_app.config["WHATSAPP_DRIVER"] != "simulator":
         abort(404)

@@ -3,6 +3,7 @@
 import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 
 from megamsg import instances, webhook_delivery
 from megamsg.dashboard import login_required, own_instance_or_404
@@ -35,7 +36,9 @@ def _page_number() -> int:
         return 1
 
 
-def _render_settings(instance: dict, reveal: bool = False, status: int = 200, form_url: str | None = None):
+def _render_settings(
+    instance: dict, reveal: bool = False, status: int = 200, form_url: str | None = None
+) -> ResponseReturnValue:
     page = _page_number()
     rows = webhook_delivery.list_events(get_db(), instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     return (
@@ -58,14 +61,14 @@ def _render_settings(instance: dict, reveal: bool = False, status: int = 200, fo
 
 @bp.get("/instances/<instance_id>/webhooks")
 @login_required
-def settings(instance_id: str):
+def settings(instance_id: str) -> ResponseReturnValue:
     """Webhook settings and the latest deliveries."""
     return _render_settings(own_instance_or_404(instance_id))
 
 
 @bp.post("/instances/<instance_id>/webhooks")
 @login_required
-def save_settings(instance_id: str):
+def save_settings(instance_id: str) -> ResponseReturnValue:
     """Save the URL (empty clears it) and the event kinds."""
     instance = own_instance_or_404(instance_id)
     url = request.form.get("url", "").strip()
@@ -83,14 +86,14 @@ def save_settings(instance_id: str):
 
 @bp.post("/instances/<instance_id>/webhooks/reveal")
 @login_required
-def reveal_secret(instance_id: str):
+def reveal_secret(instance_id: str) -> ResponseReturnValue:
     """Show the signing secret (kept out of the page until asked for)."""
     return _render_settings(own_instance_or_404(instance_id), reveal=True)
 
 
 @bp.post("/instances/<instance_id>/webhooks/rotate")
 @login_required
-def rotate(instance_id: str):
+def rotate(instance_id: str) -> ResponseReturnValue:
     """Issue a new signing secret; the old one stops being used at once."""
     own_instance_or_404(instance_id)
     rotate_secret(get_db(), instance_id)
@@ -100,7 +103,7 @@ def rotate(instance_id: str):
 
 @bp.post("/instances/<instance_id>/webhooks/test")
 @login_required
-def send_test(instance_id: str):
+def send_test(instance_id: str) -> ResponseReturnValue:
     """Send a test event to the webhook URL."""
     instance = own_instance_or_404(instance_id)
     event_id = webhook_delivery.send_test_event(get_db(), current_app.config, instance)
@@ -113,7 +116,7 @@ def send_test(instance_id: str):
 
 @bp.get("/instances/<instance_id>/webhooks/<event_id>")
 @login_required
-def event_detail(instance_id: str, event_id: str):
+def event_detail(instance_id: str, event_id: str) -> ResponseReturnValue:
     """One event: its payload and every delivery attempt."""
     instance = own_instance_or_404(instance_id)
     event = _event_or_404(instance, event_id)
@@ -128,7 +131,7 @@ def event_detail(instance_id: str, event_id: str):
 
 @bp.post("/instances/<instance_id>/webhooks/<event_id>/redeliver")
 @login_required
-def redeliver(instance_id: str, event_id: str):
+def redeliver(instance_id: str, event_id: str) -> ResponseReturnValue:
     """Start a fresh round of up to 3 attempts."""
     instance = own_instance_or_404(instance_id)
     _event_or_404(instance, event_id)

@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
         return error_response(error.status, error.message, error.headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http_exception(error: HTTPException):
+    def handle_http_exception(error: HTTPException) -> HTTPException | Response:
         if not _wants_json():
             return error
         status = error.code or 500
@@ -67,7 +67,7 @@ def init_app(app: Flask) -> None:
         return error_response(status, message, headers)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
+    def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_json():
             return Response("Internal server error.", status=500, mimetype="text/plain")

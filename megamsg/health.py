@@ -1,6 +1,7 @@
 """GET /healthz: is Redis reachable, is the database usable."""
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from megamsg.db import get_db
 from megamsg.redis_conn import get_redis
@@ -27,7 +28,7 @@ def check_database() -> str:
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """200 when everything answers, 503 naming what is down."""
     redis_state = check_redis(current_app.config)
     db_state = check_database()

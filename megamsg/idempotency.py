@@ -92,13 +92,11 @@ def begin(
     wait_seconds: float,
     stale_after: float,
 ) -> str | Replay:
-    """Claim the key (a claim token: go ahead) or return the first request's answer.
-
-    A claim older than stale_after whose request never answered was cut short (process
-    restart): if it had queued a message, the message's state is the answer; otherwise
-    nothing was sent and this request takes the key over. The token guards attach, finish
-    and abandon, so a request whose claim was taken over can neither send nor clobber it.
-    """
+    """Claim the key (returns a claim token: go ahead) or return the first request's answer."""
+    # A claim older than stale_after whose request never answered was cut short (process
+    # restart): if it had queued a message, the message's state is the answer; otherwise
+    # nothing was sent and this request takes the key over. The token guards attach, finish
+    # and abandon, so a request whose claim was taken over can neither send nor clobber it.
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ApiError(422, f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters.")
     existing = _row(db, instance_id, key)

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+from types import FrameType
 
 from megamsg.config import load_config
 from megamsg.db import connect, migrate
@@ -37,7 +38,7 @@ def main() -> int:
     honcho = [sys.executable, "-m", "megamsg.procfile", "start", "-f", "Procfile", "web", "worker"]
     child = subprocess.Popen(honcho, env=env, start_new_session=True)
 
-    def forward(signum: int, _frame) -> None:
+    def forward(signum: int, _frame: FrameType | None) -> None:
         if child.poll() is None:
             child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
 

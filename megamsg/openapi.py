@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 from megamsg.api_messages import MAX_LIMIT
 from megamsg.api_simulator import INCOMING_TYPES, RECEIPT_STATUSES
@@ -761,6 +762,6 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
 
 
 @bp.get("/openapi.json")
-def openapi_json():
+def openapi_json() -> ResponseReturnValue:
     """Serve the document (no authentication: it holds no secrets)."""
     return jsonify(openapi_document(current_app.config))
