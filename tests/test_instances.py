@@ -3,6 +3,8 @@
 import json
 import re
 
+import pytest
+
 from megamsg.instances import hash_token
 from tests.conftest import auth_headers, csrf_from, login
 
@@ -147,11 +149,21 @@ def test_cli_set_webhook(app, make_instance, db):
     assert db["instances"].get(instance["id"])["webhook_url"] is None
 
 
-def test_cli_doctor_reports_each_check(app):
+@pytest.mark.parametrize("driver", ["simulator", "neonize"])
+def test_cli_doctor_passes_on_a_complete_machine(config_overrides, driver):
+    from megamsg import create_app
+    from megamsg.redis_conn import describe
+
+    # `make test` installs ffmpeg and libmagic1 first, so every check must pass here.
+    app = create_app({**config_overrides, "WHATSAPP_DRIVER": driver})
     result = app.test_cli_runner().invoke(args=["megamsg", "doctor"])
-    for check in ("redis", "sqlite", "ffmpeg", "neonize"):
-        assert f"] {check}:" in result.output
-    assert ("All checks passed." in result.output) == (result.exit_code == 0)
+    assert result.exit_code == 0, result.output
+    assert f"[ok  ] redis: {describe(app.config)}" in result.output
+    assert f"[ok  ] sqlite: {app.config['DATABASE']} (" in result.output
+    for check in ("ffmpeg", "ffprobe", "neonize"):
+        assert f"[ok  ] {check}:" in result.output
+    assert f"driver: {driver}" in result.output
+    assert result.output.rstrip().endswith("All checks passed.")
 
 
 def test_cli_doctor_fails_when_redis_is_down(config_overrides):
