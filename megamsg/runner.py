@@ -125,8 +125,10 @@ def run(instance_id: str) -> int:
         worker.work(logging_level="WARNING")
     finally:
         # The keeper goes on renewing (and watching) until the client is closed.
+        deleted = False
         try:
-            if client.exists(deleted_key(instance_id)):
+            deleted = bool(client.exists(deleted_key(instance_id)))
+            if deleted:
                 driver.logout()
         except Exception:  # noqa: BLE001 - best effort while shutting down
             log.exception("could not log out deleted instance %s", instance_id)
@@ -134,7 +136,11 @@ def run(instance_id: str) -> int:
         keeper.stop()
         try:
             if lease.renew():  # only while the instance is still ours: never overwrite a successor
-                client.hset(state_key(instance_id), mapping={"heartbeat": "0", "status": "starting"})
+                if deleted:
+                    driver.forget()
+                    client.delete(state_key(instance_id))
+                else:
+                    client.hset(state_key(instance_id), mapping={"heartbeat": "0", "status": "starting"})
             lease.release()
         except Exception:  # noqa: BLE001 - Redis gone: the lease simply expires
             log.exception("could not release the lease of %s", instance_id)

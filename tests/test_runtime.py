@@ -10,7 +10,7 @@ import redis
 
 from megamsg.lease import lease_holder
 from megamsg.runtime_state import read_state
-from tests.conftest import wait_for
+from tests.conftest import auth_headers, wait_for
 
 
 def runner_pid(app, instance_id: str) -> int | None:
@@ -32,8 +32,10 @@ def runner_processes(instance_id: str) -> list[psutil.Process]:
     return found
 
 
-def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(app, make_instance, supervisors, db):
-    first, _ = make_instance("First")
+def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(
+    app, client, make_instance, supervisors, db
+):
+    first, first_token = make_instance("First")
     second, _ = make_instance("Second")
     supervisors.start()
     for instance in (first, second):
@@ -41,14 +43,26 @@ def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(app, make_ins
         assert len(runner_processes(instance["id"])) == 1
 
     from megamsg.instances import delete_instance
+    from megamsg.runtime_state import mark_deleted
 
+    headers = auth_headers(first["id"], first_token)
+    wait_for(lambda: client.get("/api/whatsapp/instance", headers=headers).get_json()["status"] == "qr", 20)
+    linked = client.post("/api/simulator/scan", headers=headers, json={"phone_number": "+201000000001"})
+    assert linked.status_code == 200
+    redis_client = redis.Redis.from_url(app.config["REDIS_URL"])
+    assert redis_client.keys(f"megamsg:sim:{first['id']}:*")  # the simulated phone exists
     pid = runner_pid(app, first["id"])
+    mark_deleted(app.config, first["id"])  # as the dashboard and the CLI delete
     delete_instance(db, first["id"])
     wait_for(
         lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", 10, what="runner stop"
     )
-    wait_for(lambda: lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), first["id"]) is None, 5)
+    wait_for(lambda: lease_holder(redis_client, first["id"]) is None, 5)
     assert len(runner_processes(second["id"])) == 1
+    # Nothing of the deleted instance is left in Redis but the short-lived deletion marker.
+    left = sorted(key.decode() for key in redis_client.keys(f"megamsg:*{first['id']}*"))
+    assert left == [f"megamsg:deleted:{first['id']}"]
+    assert read_state(app.config, second["id"])["alive"]
 
 
 def test_killed_runner_is_restarted(app, make_instance, supervisors):

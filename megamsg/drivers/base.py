@@ -92,6 +92,9 @@ class Driver(ABC):
     def logout(self) -> None:
         """Unlink the session; the driver then offers a new QR."""
 
+    def forget(self) -> None:  # noqa: B027 - optional hook: most drivers keep nothing else
+        """After stop(), for a deleted instance: remove whatever the driver keeps outside the session store."""
+
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Simulator-only actions (scan, incoming, receipt, disconnect, reconnect)."""
         raise DriverError("This action is only available with the simulator driver.")

@@ -160,6 +160,12 @@ class SimulatorDriver(Driver):
             )
         self._wake.set()
 
+    def forget(self) -> None:
+        """Remove the simulated phone, network and outbox of a deleted instance."""
+        keys = list(self.redis.scan_iter(match=sim_key(self.instance_id, "*"), count=100))
+        if keys:
+            self.redis.delete(*keys)
+
     # -- simulator control -----------------------------------------------------
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Act on the simulated phone/network."""
