@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "MEDIA_DOWNLOAD_SECONDS": 120.0,  # a whole download
     "WEBHOOK_TIMEOUT": 10.0,
     "WEBHOOK_RETRY_INTERVALS": "5,60",
+    "WEBHOOK_WORKERS": 2,  # deliveries in parallel, so one slow receiver does not hold up the rest
     "RATE_LIMIT_PER_MINUTE": 600,
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCK_SECONDS": 900,

@@ -53,10 +53,14 @@ class Supervisor:
         self.env["MEGAMSG_REDIS_URL"] = redis_url(config)
         self.redis = get_redis(config)
         self.runners: dict[str, Child] = {}
-        # Separate workers, so one tenant's slow webhook receiver never delays storing events.
+        # Separate workers, so a slow webhook receiver never delays storing events; several
+        # webhook workers, so one tenant's slow receiver does not hold up everyone's deliveries.
         self.queue_workers = [
             Child("events-worker", [sys.executable, "-m", "megamsg.queue_worker", "events"]),
-            Child("webhooks-worker", [sys.executable, "-m", "megamsg.queue_worker", "webhooks"]),
+            *(
+                Child(f"webhooks-worker-{n}", [sys.executable, "-m", "megamsg.queue_worker", "webhooks"])
+                for n in range(1, max(1, int(config["WEBHOOK_WORKERS"])) + 1)
+            ),
         ]
         self.stop_requested = False
         self.next_purge = 0.0

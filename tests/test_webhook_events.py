@@ -227,3 +227,43 @@ def test_no_message_lost_while_the_events_worker_is_down(private_urls, app, clie
             if process is not None:
                 process.terminate()
                 process.wait(timeout=15)
+
+
+def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
+    private_urls, app, db, make_instance, supervisors
+):
+    from megamsg.config import DEFAULTS
+    from megamsg.webhook_config import set_webhook as store_webhook
+    from megamsg.webhook_delivery import get_event, publish
+
+    # Each request is held until the other one is in flight too: only parallel delivery passes.
+    both_in_flight = threading.Barrier(2, timeout=5)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers["Content-Length"]))
+            try:
+                both_in_flight.wait()
+                self.send_response(200)
+            except threading.BrokenBarrierError:
+                self.send_response(500)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        events = []
+        for name in ("Slow tenant", "Other tenant"):
+            instance, _ = make_instance(name)
+            store_webhook(db, instance["id"], f"http://127.0.0.1:{server.server_port}/{name[:4]}")
+            instance = db["instances"].get(instance["id"])
+            events.append(publish(db, app.config, instance, "message", {"message": {"id": name}}))
+        supervisors.start(MEGAMSG_WEBHOOK_WORKERS=str(DEFAULTS["WEBHOOK_WORKERS"]))
+        for event_id in events:
+            wait_for(lambda e=event_id: get_event(db, e)["status"] == "delivered", 20, what="delivered")
+            assert get_event(db, event_id)["attempts"] == 1
+    finally:
+        server.shutdown()
