@@ -71,6 +71,11 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
     page.fill("#pair-form input[name=phone_number]", "+20 123 456 7890")
     page.click("#pair-form button")
     page.wait_for_function("document.querySelector('#pair-code').textContent.length === 9")
+    # A stale form (its CSRF token no longer valid) gets a visible explanation, not silence.
+    page.eval_on_selector("#pair-form input[name=csrf_token]", "input => { input.value = 'stale'; }")
+    page.click("#pair-form button")
+    page.wait_for_selector("#action-error:not([hidden])")
+    assert "(400). Reload the page and try again." in page.inner_text("#action-error")
 
     page.click("text=Simulate scan")
     page.wait_for_function("document.querySelector('#status').textContent === 'connected'")
