@@ -105,6 +105,8 @@ def message_payload(row: dict, event: dict[str, Any]) -> dict[str, Any]:
     }
     if event.get("is_group"):
         message["chat"] = event.get("chat")
+    if event.get("sender_lid"):
+        message["sender_lid"] = event["sender_lid"]  # only when WhatsApp did not reveal the number
     if event.get("media"):
         media = event["media"]
         message["media"] = {
@@ -123,7 +125,7 @@ def _incoming_message(db: sqlite_utils.Database, instance: dict, event: dict[str
         instance["id"],
         {
             "wa_id": event["wa_id"],
-            "peer": "+" + event["from"],
+            "peer": "+" + event["from"] if event["from"] else event.get("sender_lid") or "",
             "chat": event.get("chat"),
             "type": event.get("type") or "text",
             "text": event.get("text") or "",

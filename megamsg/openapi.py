@@ -257,7 +257,10 @@ def _message_schemas() -> dict[str, dict]:
         "id": common["id"],
         "wa_id": _string("WhatsApp's id."),
         "direction": {"const": "in"},
-        "from": _string("Sender.", pattern=r"^\+[0-9]+$"),
+        "from": _string(
+            "Sender's number; its WhatsApp LID (…@lid) when WhatsApp did not reveal the number.",
+            pattern=r"^(\+[0-9]+|[0-9]+@lid)$",
+        ),
         "type": common["type"],
         "text": _string("The text, or the media's caption (empty string if none)."),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},

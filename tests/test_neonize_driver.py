@@ -75,6 +75,7 @@ def test_text_message(fill):
         "kind": "message",
         "wa_id": "3EB0ABC",
         "from": "201234567890",
+        "sender_lid": None,
         "push_name": "John Doe",
         "chat": None,
         "is_group": False,
@@ -105,15 +106,19 @@ def test_lid_sender_is_mapped_through_sender_alt():
     )
 
 
-@pytest.mark.parametrize("resolved, expected", [("201999999999", "201999999999"), (None, None)])
-def test_lid_sender_without_alt_uses_the_resolver(resolved, expected):
+@pytest.mark.parametrize(
+    "resolved, sender, lid",
+    [("201999999999", "201999999999", None), (None, "", "123456789012345@lid")],
+)
+def test_lid_sender_without_alt_uses_the_resolver(resolved, sender, lid):
     asked = []
     ev = incoming(set_text, sender=jid("123456789012345", "lid"))
     event = message_event_from(
         ev, resolve_lid=lambda lid: asked.append(f"{lid.User}@{lid.Server}") or resolved
     )
     assert asked == ["123456789012345@lid"]
-    assert (event and event["from"]) == expected  # never a LID: unmappable senders are dropped
+    # Never a LID passed off as a number, and never a message dropped.
+    assert (event["from"], event["sender_lid"], event["text"]) == (sender, lid, "Hello!")
 
 
 def set_image(message):

@@ -267,3 +267,34 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
             assert get_event(db, event_id)["attempts"] == 1
     finally:
         server.shutdown()
+
+
+def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make_instance):
+    from megamsg import job_context
+    from megamsg.events import handle_event
+    from megamsg.webhook_delivery import get_event, list_events
+
+    instance, _ = make_instance()
+    event = {
+        "kind": "message",
+        "wa_id": "3EB0LID",
+        "from": "",
+        "sender_lid": "123456789012345@lid",
+        "push_name": "Hidden",
+        "type": "text",
+        "text": "hi",
+        "timestamp": 1714650000,
+        "is_group": False,
+        "media": None,
+    }
+    previous = job_context._config
+    job_context.set_job_config(dict(app.config))
+    try:
+        assert handle_event(instance["id"], event) == "stored"
+    finally:
+        job_context._config = previous
+    [listed] = list_events(db, instance["id"], 10, 0)
+    message = json.loads(get_event(db, listed["id"])["payload"])["message"]
+    assert (message["from"], message["sender_lid"], message["text"]) == ("", "123456789012345@lid", "hi")
+    [row] = db.execute("SELECT peer FROM messages WHERE wa_id = '3EB0LID'").fetchall()
+    assert row[0] == "123456789012345@lid"

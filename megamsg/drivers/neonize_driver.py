@@ -174,19 +174,18 @@ def message_event_from(
     if content is None:
         return None
     number = sender_number(source, resolve_lid)
+    sender_lid = None
     if number is None:
-        log.warning(
-            "Dropping WhatsApp message %s: cannot map sender %s to a phone number",
-            info.ID,
-            jid_to_string(source.Sender),
-        )
-        return None
+        # Never drop a message, and never pass a LID off as a phone number: "from" stays empty.
+        sender_lid = jid_to_string(source.Sender if source.Sender.User else chat)
+        log.warning("WhatsApp message %s: sender %s has no known phone number", info.ID, sender_lid)
     kind, text, media = content
     is_group = bool(source.IsGroup or chat.Server == "g.us")
     return {
         "kind": "message",
         "wa_id": info.ID,
-        "from": number,
+        "from": number or "",
+        "sender_lid": sender_lid,
         "push_name": info.Pushname,
         "chat": jid_to_string(chat) if is_group else None,
         "is_group": is_group,
