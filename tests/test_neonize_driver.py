@@ -349,3 +349,107 @@ def test_offline_driver_reports_disconnected_and_stops_promptly(tmp_path):
     assert (report["send"], report["status"]) == ("NotConnected", "disconnected")
     assert report["stop_seconds"] < 2.0
     assert (tmp_path / "sessions" / "inst-offline.sqlite").exists()
+
+
+class PhoneSide:
+    """What neonize's Go client answers the driver, as real neonize protobufs (no network here)."""
+
+    def __init__(self, media: bytes):
+        self.media = media
+        self.downloads: list = []
+
+    def get_me(self):
+        return P.Device(JID=jid("201000000009"), PushName="Support desk")
+
+    def download_any(self, message):
+        self.downloads.append(message)
+        return self.media
+
+    def get_pn_from_lid(self, lid):
+        return jid("201999999999") if lid.User == "123456789012345" else P.JID()
+
+
+def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(app, tmp_path):
+    """The driver's own dispatch, fed real protobufs, reporting through the real RunnerSink."""
+    import threading
+    import time
+
+    from megamsg.drivers.neonize_driver import NeonizeDriver, _Attempt
+    from megamsg.queues import EVENTS, queue
+    from megamsg.runner_sink import RunnerSink, incoming_media_key
+    from megamsg.runtime_state import read_state
+    from tests.conftest import wait_for
+    from tests.media_samples import png_bytes
+
+    config = {**app.config, "DATA_DIR": str(tmp_path)}
+    instance_id = "inst-dispatch"
+    store = session_store_for(config, instance_id)
+    Path(store).write_bytes(b"a linked session")
+    driver = NeonizeDriver(instance_id, config, RunnerSink(config, instance_id))
+    phone = PhoneSide(png_bytes())
+    attempt = _Attempt(client=phone)
+    driver._attempt = driver._live = attempt  # as _run_attempt does once connect() is running
+    messages = threading.Thread(target=driver._work, args=(driver._messages, driver._on_message), daemon=True)
+    messages.start()
+    events_queue = queue(config, EVENTS)
+
+    def events() -> list[dict]:
+        return [job.args[1] for job in events_queue.get_jobs() if job.args[0] == instance_id]
+
+    def state() -> dict:
+        return read_state(config, instance_id)
+
+    driver._handle_event("qr", phone, b"2@first-qr-code")
+    assert (state()["status"], state()["qr"]) == ("qr", "2@first-qr-code")
+    assert float(state()["qr_expires_at"]) > time.time()
+
+    driver._handle_event("qr", PhoneSide(b""), b"2@from-a-retired-client")  # a stale client: ignored
+    assert state()["qr"] == "2@first-qr-code"
+
+    driver._handle_event(
+        "connected", phone, P.Connected.FromString(P.Connected(status=True).SerializeToString())
+    )
+    now = state()
+    assert (now["status"], now["phone_number"], now["push_name"], now["qr"]) == (
+        "connected",
+        "+201000000009",
+        "Support desk",
+        "",
+    )
+    assert events()[-1] == {"kind": "session", "status": "connected", "phone_number": "+201000000009"}
+
+    image = incoming(set_image, sender=jid("123456789012345", "lid"))  # LID, no SenderAlt
+    driver._handle_event("message", phone, image)
+    message = wait_for(lambda: [e for e in events() if e["kind"] == "message"], 10, what="message event")[0]
+    assert (message["from"], message["type"], message["text"], message["media_parked"]) == (
+        "201999999999",
+        "image",
+        "Look",
+        True,
+    )
+    assert message["media"] == {"mime_type": "image/png", "file_name": None, "size": len(png_bytes())}
+    assert phone.downloads[0].imageMessage.caption == "Look"
+    parked = driver.sink.redis.get(incoming_media_key(instance_id, message["wa_id"]))
+    assert parked == png_bytes()
+
+    driver._handle_event("receipt", phone, receipt(P.Receipt.READ, ["3EB0A", "3EB0B"]))
+    assert events()[-1]["kind"] == "receipt"
+    assert (events()[-1]["status"], events()[-1]["wa_ids"]) == ("read", ["3EB0A", "3EB0B"])
+
+    driver._handle_event("disconnected", phone, P.Disconnected(status=True))
+    assert (state()["status"], state()["last_error"]) == (
+        "disconnected",
+        "connection to WhatsApp lost; reconnecting",
+    )
+    assert events()[-1] == {"kind": "session", "status": "disconnected", "phone_number": "+201000000009"}
+
+    driver._handle_event("logged_out", phone, P.LoggedOut(OnConnect=False, Reason=P.LOGGED_OUT))
+    assert events()[-1] == {"kind": "session", "status": "logged_out", "phone_number": "+201000000009"}
+    pending = driver._take_pending()
+    assert pending[0] == "logged_out" and pending[1].startswith("WhatsApp ended the session")
+    driver._reset_session(None, pending[1])  # what the session thread does next: wipe, pair anew
+    assert not Path(store).exists()
+    after = state()
+    assert (after["status"], after["phone_number"], after["push_name"]) == ("logged_out", "", "")
+    driver._messages.put(None)
+    messages.join(timeout=5)
