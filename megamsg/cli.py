@@ -170,7 +170,11 @@ def doctor_command() -> None:
 
     ok, detail = probe_neonize()
     report(ok, "neonize", detail, fatal=uses_neonize)
-    click.echo(f"driver: {config['WHATSAPP_DRIVER']}")
+    from megamsg.drivers import DRIVERS
+
+    driver = config["WHATSAPP_DRIVER"]
+    known = driver in DRIVERS
+    report(known, "driver", driver if known else f"{driver!r} is not one of {', '.join(DRIVERS)}")
     if failures:
         click.echo(f"{failures} check(s) failed.")
         sys.exit(1)

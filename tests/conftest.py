@@ -161,10 +161,18 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: f
 class Supervisors(ProcessGroup):
     """Starts `python worker.py` processes and always stops them."""
 
-    def start(self, **env: str) -> subprocess.Popen:
+    def start(self, log_path: str | None = None, **env: str) -> subprocess.Popen:
+        log = open(log_path, "wb") if log_path else None  # noqa: SIM115 - closed below, the child keeps it
         process = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=REPO, env=child_env(self.config, **env), start_new_session=True
+            [sys.executable, "worker.py"],
+            cwd=REPO,
+            env=child_env(self.config, **env),
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
         )
+        if log:
+            log.close()
         self.processes.append(process)
         return process
 

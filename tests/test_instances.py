@@ -162,8 +162,17 @@ def test_cli_doctor_passes_on_a_complete_machine(config_overrides, driver):
     assert f"[ok  ] sqlite: {app.config['DATABASE']} (" in result.output
     for check in ("ffmpeg", "ffprobe", "neonize"):
         assert f"[ok  ] {check}:" in result.output
-    assert f"driver: {driver}" in result.output
+    assert f"[ok  ] driver: {driver}" in result.output
     assert result.output.rstrip().endswith("All checks passed.")
+
+
+def test_cli_doctor_fails_on_an_unknown_driver(config_overrides):
+    from megamsg import create_app
+
+    app = create_app({**config_overrides, "WHATSAPP_DRIVER": "carrier-pigeon"})
+    result = app.test_cli_runner().invoke(args=["megamsg", "doctor"])
+    assert result.exit_code == 1
+    assert "[FAIL] driver: 'carrier-pigeon' is not one of neonize, simulator" in result.output
 
 
 def test_cli_doctor_fails_when_redis_is_down(config_overrides):

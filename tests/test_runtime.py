@@ -265,3 +265,30 @@ def test_runner_ends_its_session_before_its_lease_can_expire_when_redis_hangs(ap
     # EXIT_LEASE_LOST (its graceful stop hung on Redis too), or ended by its own SIGTERM when
     # that came before RQ's handlers were in place; either way the supervisor restarts it.
     assert code in (4, -signal.SIGTERM), code
+
+
+def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_why(
+    app, client, make_instance, supervisors, tmp_path
+):
+    import re
+
+    from megamsg.supervisor import MAX_BACKOFF
+
+    instance, token = make_instance()
+    log_path = str(tmp_path / "supervisor.log")
+    # A driver name the runner cannot load: every runner start fails the same way.
+    supervisors.start(log_path=log_path, MEGAMSG_WHATSAPP_DRIVER="carrier-pigeon")
+
+    def restart_delays() -> list[int]:
+        with open(log_path) as log:
+            return [int(d) for d in re.findall(r"exited with code 1; restarting in (\d+)s", log.read())]
+
+    delays = wait_for(lambda: len(found := restart_delays()) >= 4 and found, 40, what="four restarts")
+    assert delays[:4] == [1, 2, 4, 8]  # doubling…
+    assert all(delay <= MAX_BACKOFF for delay in delays)  # …up to the cap
+    shown = client.get("/api/whatsapp/instance", headers=auth_headers(instance["id"], token)).get_json()
+    assert shown["status"] in ("disconnected", "starting")
+    state = read_state(app.config, instance["id"])
+    assert state["last_error"].startswith(
+        "cannot load the WhatsApp driver: Unknown WhatsApp driver 'carrier-pigeon'"
+    )
