@@ -141,6 +141,23 @@ def fail_next() -> ResponseReturnValue:
     )
 
 
+MAX_DELAY_SECONDS = 120
+
+
+@bp.post("/delay-next")
+@require_instance
+def delay_next() -> ResponseReturnValue:
+    """Extension: make the next send take this many seconds (a slow network)."""
+    seconds = json_object().get("seconds")
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds <= MAX_DELAY_SECONDS
+    ):
+        raise ApiError(422, f"seconds must be a number above 0 and at most {MAX_DELAY_SECONDS}.")
+    return jsonify(_run("delay_next", {"seconds": float(seconds)}))
+
+
 @bp.get("/outbox")
 @require_instance
 def outbox() -> ResponseReturnValue:

@@ -411,6 +411,18 @@ def _schemas() -> dict[str, dict]:
         "FailNextRequest": _object(
             {"message": _string("The WhatsApp error to fail with.", maxLength=500)}, [], strict=False
         ),
+        "DelayNextRequest": _object(
+            {
+                "seconds": {
+                    "type": "number",
+                    "exclusiveMinimum": 0,
+                    "maximum": 120,
+                    "description": "How long the next send takes.",
+                }
+            },
+            ["seconds"],
+            strict=False,
+        ),
         "OutboxEntry": _object(
             {
                 "id": _string(minLength=1),
@@ -686,6 +698,15 @@ def _paths(config: Mapping[str, Any]) -> dict[str, dict]:
                 _ok({"armed": {"const": True}}),
                 (400, 409, 413, 422, 502),
                 _body(_ref("FailNextRequest")),
+            )
+        },
+        "/api/simulator/delay-next": {
+            "post": _simulator(
+                "simulatorDelayNext",
+                "Make the next send take this long (a slow network)",
+                _ok({"armed": {"const": True}}),
+                (400, 409, 413, 422, 502),
+                _body(_ref("DelayNextRequest")),
             )
         },
         "/api/simulator/outbox": {

@@ -242,6 +242,9 @@ NO_RUNNER = [
     ("POST", "/api/simulator/disconnect", None, 502),
     ("POST", "/api/simulator/reconnect", None, 502),
     ("POST", "/api/simulator/fail-next", {}, 502),
+    ("POST", "/api/simulator/delay-next", {"seconds": 1}, 502),
+    ("POST", "/api/simulator/delay-next", {"seconds": 0}, 422),
+    ("POST", "/api/simulator/delay-next", {"seconds": "1"}, 422),
 ]
 
 

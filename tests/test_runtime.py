@@ -292,3 +292,25 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
     assert state["last_error"].startswith(
         "cannot load the WhatsApp driver: Unknown WhatsApp driver 'carrier-pigeon'"
     )
+
+
+def test_sigterm_lets_the_send_in_progress_finish_first(app, client, connected_instance, supervisors):
+    from megamsg.session_jobs import claim_key
+    from tests.conftest import outbox
+
+    _, _, headers = connected_instance
+    assert client.post("/api/simulator/delay-next", headers=headers, json={"seconds": 3}).status_code == 200
+    queued = client.post(
+        "/api/whatsapp/messages/send",
+        headers=headers,
+        json={"phone_number": "+201234567890", "text": "in flight", "async": True},
+    )
+    assert queued.status_code == 202
+    redis_client = redis.Redis.from_url(app.config["REDIS_URL"])
+    wait_for(
+        lambda: redis_client.exists(claim_key(queued.get_json()["id"])), 10, what="the send job to start"
+    )
+    [supervisor] = supervisors.processes
+    supervisor.send_signal(signal.SIGTERM)  # mid-send
+    assert supervisor.wait(timeout=15) == 0
+    assert [m["text"] for m in outbox(client, headers)] == ["in flight"]

@@ -513,3 +513,30 @@ def test_send_refuses_media_urls_on_private_addresses_and_changes_nothing(client
         assert response.get_json()["message"].startswith(message), (url, response.get_json())
     assert outbox(client, headers) == []
     assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+
+
+def test_a_send_that_started_but_outlasts_the_timeout_is_502_then_recorded_sent(
+    app, client, connected_instance
+):
+    _, _, headers = connected_instance
+    timeout = app.config["SEND_TIMEOUT"]
+    armed = client.post("/api/simulator/delay-next", headers=headers, json={"seconds": timeout + 2})
+    assert armed.status_code == 200
+    response = client.post(
+        "/api/whatsapp/messages/send", headers=headers, json={"phone_number": "+201234567890", "text": "slow"}
+    )
+    assert response.status_code == 502
+    body = response.get_json()
+    # It had reached the session, so it could not be cancelled: the answer says it may still go out.
+    assert body["message"] == (
+        f"WhatsApp session did not confirm within {timeout:g} seconds; the message may still be sent "
+        f"(check GET /api/whatsapp/messages/{body['id']})."
+    )
+
+    def logged() -> dict:
+        return client.get(f"/api/whatsapp/messages/{body['id']}", headers=headers).get_json()["message"]
+
+    assert logged()["status"] == "failed"
+    wait_for(lambda: logged()["status"] == "sent", 15, what="the late send to be recorded")
+    assert [step["status"] for step in logged()["history"]] == ["queued", "failed", "sent"]
+    assert [m["text"] for m in outbox(client, headers)] == ["slow"]

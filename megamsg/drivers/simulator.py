@@ -110,7 +110,10 @@ class SimulatorDriver(Driver):
 
     # -- operations ------------------------------------------------------------
     def send(self, message: OutgoingMessage) -> str:
-        """Put the message in the outbox (or fail as instructed by fail-next)."""
+        """Put the message in the outbox (or fail as instructed by fail-next, after delay-next)."""
+        delay = self.redis.getdel(sim_key(self.instance_id, "delay_next"))
+        if delay:
+            time.sleep(float(delay))  # a slow network: this send job really takes that long
         with self._lock:
             if self._status != "connected":
                 raise NotConnected(self._status)
@@ -246,6 +249,10 @@ class SimulatorDriver(Driver):
             raise DriverError("The simulated phone is not linked: scan the QR code first.")
         self._connect(linked)
         return {"status": "connected"}
+
+    def _control_delay_next(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.redis.set(sim_key(self.instance_id, "delay_next"), str(params["seconds"]), ex=600)
+        return {"armed": True}
 
     def _control_fail_next(self, params: dict[str, Any]) -> dict[str, Any]:
         message = params.get("message") or "simulated failure"
