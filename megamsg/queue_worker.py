@@ -1,4 +1,4 @@
-"""An RQ worker (with scheduler): `python -m megamsg.queue_worker [QUEUE ...]` (default: events webhooks)."""
+"""An RQ worker (with scheduler): `python -m megamsg.queue_worker [QUEUE ...]` (default: events and webhooks:*)."""
 
 import logging
 import sys
@@ -7,7 +7,7 @@ from rq import SimpleWorker
 
 from megamsg.job_context import job_config
 from megamsg.parent_watch import stop_when_orphaned
-from megamsg.queues import EVENTS, WEBHOOKS
+from megamsg.queues import EVENTS, webhook_queue_names
 from megamsg.redis_conn import get_redis
 
 
@@ -17,7 +17,7 @@ def main() -> int:
     config = job_config()
     stop_when_orphaned()
     # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
-    names = sys.argv[1:] or [EVENTS, WEBHOOKS]
+    names = sys.argv[1:] or [EVENTS, *webhook_queue_names(config)]
     worker = SimpleWorker(names, connection=get_redis(config))
     worker.work(with_scheduler=True, logging_level="WARNING")
     return 0

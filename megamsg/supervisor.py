@@ -20,6 +20,7 @@ from megamsg.config import env_for_children, load_config
 from megamsg.db import connect, migrate
 from megamsg.lease import lease_holder
 from megamsg.media_retention import purge_expired_media
+from megamsg.queues import EVENTS, webhook_queue_names
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runner import EXIT_LEASE_HELD
 from megamsg.sweeper import sweep
@@ -54,12 +55,13 @@ class Supervisor:
         self.redis = get_redis(config)
         self.runners: dict[str, Child] = {}
         # Separate workers, so a slow webhook receiver never delays storing events; several
-        # webhook workers, so one tenant's slow receiver does not hold up everyone's deliveries.
+        # webhook workers, each serving its share of the instances, so one tenant's slow receiver
+        # does not hold up everyone's deliveries while each instance's events stay in order.
         self.queue_workers = [
-            Child("events-worker", [sys.executable, "-m", "megamsg.queue_worker", "events"]),
+            Child("events-worker", [sys.executable, "-m", "megamsg.queue_worker", EVENTS]),
             *(
-                Child(f"webhooks-worker-{n}", [sys.executable, "-m", "megamsg.queue_worker", "webhooks"])
-                for n in range(1, max(1, int(config["WEBHOOK_WORKERS"])) + 1)
+                Child(f"{name}-worker", [sys.executable, "-m", "megamsg.queue_worker", name])
+                for name in webhook_queue_names(config)
             ),
         ]
         self.stop_requested = False

@@ -49,18 +49,15 @@ def requeue_stale_webhook_events(config: dict[str, Any]) -> int:
 
     db = connect(config["DATABASE"])
     try:
-        ids = [
-            row[0]
-            for row in db.execute(
-                "SELECT id FROM webhook_events WHERE status = 'pending' AND updated_at < ?",
-                [_ago(STALE_EVENT_SECONDS)],
-            )
-        ]
+        rows = db.execute(
+            "SELECT id, instance_id FROM webhook_events WHERE status = 'pending' AND updated_at < ?",
+            [_ago(STALE_EVENT_SECONDS)],
+        ).fetchall()
     finally:
         db.conn.close()
-    for event_id in ids:
-        enqueue_delivery(config, event_id)
-    return len(ids)
+    for event_id, instance_id in rows:
+        enqueue_delivery(config, event_id, instance_id)
+    return len(rows)
 
 
 def sweep(config: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ from megamsg import net_errors, netguard
 from megamsg.db import now_iso
 from megamsg.instances import get_instance
 from megamsg.job_context import job_config, job_db
-from megamsg.queues import WEBHOOKS, queue
+from megamsg.queues import queue, webhook_queue_name
 from megamsg.webhook_config import EVENT_KINDS, selected_events, signing_key
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,11 @@ def record_event(db: sqlite_utils.Database, instance: dict, kind: str, payload: 
     return event_id
 
 
-def enqueue_delivery(config: dict[str, Any], event_id: str) -> Job:
-    """Queue the next delivery attempt of the event now."""
-    return queue(config, WEBHOOKS).enqueue(deliver, event_id, **_job_options(config))
+def enqueue_delivery(config: dict[str, Any], event_id: str, instance_id: str) -> Job:
+    """Queue the next delivery attempt of the event now (on its instance's delivery queue)."""
+    return queue(config, webhook_queue_name(config, instance_id)).enqueue(
+        deliver, event_id, **_job_options(config)
+    )
 
 
 def publish(
@@ -109,7 +111,7 @@ def publish(
     """Record the event and, unless skipped, queue its delivery; return its id."""
     event_id = record_event(db, instance, kind, payload)
     if get_event(db, event_id)["status"] == "pending":
-        enqueue_delivery(config, event_id)
+        enqueue_delivery(config, event_id, instance["id"])
     return event_id
 
 
@@ -141,7 +143,7 @@ def redeliver(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) 
         )
     if cursor.rowcount != 1:
         raise RedeliveryRefused("This event changed meanwhile; try again.")
-    enqueue_delivery(config, event_id)
+    enqueue_delivery(config, event_id, event["instance_id"])
 
 
 def deliver(event_id: str) -> str:
@@ -149,11 +151,12 @@ def deliver(event_id: str) -> str:
     config = job_config()
     db = job_db()
     try:
+        event = get_event(db, event_id)
         summary, retry_in = _attempt(db, config, event_id)
     finally:
         db.conn.close()
-    if retry_in is not None:
-        _schedule(config, event_id, retry_in)
+    if retry_in is not None and event is not None:
+        _schedule(config, event_id, event["instance_id"], retry_in)
     return summary
 
 
@@ -225,13 +228,14 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _schedule(config: dict[str, Any], event_id: str, delay: float) -> Job:
+def _schedule(config: dict[str, Any], event_id: str, instance_id: str, delay: float) -> Job:
     """Queue the next attempt in `delay` seconds (the worker's RQ scheduler enqueues it)."""
     if delay <= 0:
-        return enqueue_delivery(config, event_id)
+        return enqueue_delivery(config, event_id, instance_id)
     # RQ's scheduled registry keeps whole seconds, rounded down: round up so no wait is shorter.
     when = datetime.fromtimestamp(math.ceil(time.time() + delay), UTC)
-    return queue(config, WEBHOOKS).enqueue_at(when, deliver, event_id, **_job_options(config))
+    name = webhook_queue_name(config, instance_id)
+    return queue(config, name).enqueue_at(when, deliver, event_id, **_job_options(config))
 
 
 def _job_timeout(config: dict[str, Any]) -> int:

@@ -3,7 +3,7 @@
 import redis
 
 from megamsg import message_log
-from megamsg.queues import WEBHOOKS
+from megamsg.queues import webhook_queue_name
 from megamsg.session_jobs import claim_key
 from megamsg.sweeper import finish_stuck_messages, requeue_stale_webhook_events
 from megamsg.webhook_delivery import record_event
@@ -41,6 +41,7 @@ def test_stale_pending_webhook_events_are_queued_again(app, db, make_instance):
     db.conn.commit()
     assert requeue_stale_webhook_events(dict(app.config)) == 1
     client = redis.Redis.from_url(app.config["REDIS_URL"])
-    queued = [job_id.decode() for job_id in client.lrange(f"rq:queue:{WEBHOOKS}", 0, -1)]
+    name = webhook_queue_name(app.config, instance["id"])
+    queued = [job_id.decode() for job_id in client.lrange(f"rq:queue:{name}", 0, -1)]
     args = [client.hget(f"rq:job:{job_id}", "description").decode() for job_id in queued]
     assert any(old in description for description in args) and not any(new in d for d in args)

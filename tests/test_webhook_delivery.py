@@ -18,7 +18,7 @@ from standardwebhooks import Webhook
 
 from megamsg import job_context, netguard
 from megamsg.db import connect
-from megamsg.queues import WEBHOOKS, queue
+from megamsg.queues import queue, webhook_queue_names
 from megamsg.webhook_config import new_secret, rotate_secret, set_webhook, signing_key
 from megamsg.webhook_delivery import (
     RedeliveryRefused,
@@ -86,8 +86,11 @@ def wait_status(app, event_id: str, status: str, timeout: float = 15.0) -> dict:
 
 
 def nothing_queued(app) -> bool:
-    webhooks = queue(app.config, WEBHOOKS)
-    return len(webhooks) == 0 and ScheduledJobRegistry(queue=webhooks).count == 0
+    for name in webhook_queue_names(app.config):
+        webhooks = queue(app.config, name)
+        if len(webhooks) or ScheduledJobRegistry(queue=webhooks).count:
+            return False
+    return True
 
 
 # --- delivery through the real worker ------------------------------------------------------------

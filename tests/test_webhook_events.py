@@ -233,6 +233,7 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
     private_urls, app, db, make_instance, supervisors
 ):
     from megamsg.config import DEFAULTS
+    from megamsg.queues import webhook_queue_name
     from megamsg.webhook_config import set_webhook as store_webhook
     from megamsg.webhook_delivery import get_event, publish
 
@@ -255,12 +256,16 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+        config = {**app.config, "WEBHOOK_WORKERS": DEFAULTS["WEBHOOK_WORKERS"]}
+        tenants: dict[str, dict] = {}  # one instance per delivery queue (ids are random)
+        while len(tenants) < 2:
+            instance, _ = make_instance()
+            tenants.setdefault(webhook_queue_name(config, instance["id"]), instance)
         events = []
-        for name in ("Slow tenant", "Other tenant"):
-            instance, _ = make_instance(name)
-            store_webhook(db, instance["id"], f"http://127.0.0.1:{server.server_port}/{name[:4]}")
+        for instance in tenants.values():
+            store_webhook(db, instance["id"], f"http://127.0.0.1:{server.server_port}/hook")
             instance = db["instances"].get(instance["id"])
-            events.append(publish(db, app.config, instance, "message", {"message": {"id": name}}))
+            events.append(publish(db, config, instance, "message", {"message": {"id": instance["id"]}}))
         supervisors.start(MEGAMSG_WEBHOOK_WORKERS=str(DEFAULTS["WEBHOOK_WORKERS"]))
         for event_id in events:
             wait_for(lambda e=event_id: get_event(db, e)["status"] == "delivered", 20, what="delivered")
@@ -298,3 +303,18 @@ def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make
     assert (message["from"], message["sender_lid"], message["text"]) == ("", "123456789012345@lid", "hi")
     [row] = db.execute("SELECT peer FROM messages WHERE wa_id = '3EB0LID'").fetchall()
     assert row[0] == "123456789012345@lid"
+
+
+def test_an_instances_events_are_delivered_in_order_by_parallel_workers(
+    private_urls, app, db, make_instance, supervisors, receiver
+):
+    from megamsg.webhook_config import set_webhook as store_webhook
+    from megamsg.webhook_delivery import publish
+
+    instance, _ = make_instance()
+    store_webhook(db, instance["id"], receiver.url)
+    instance = db["instances"].get(instance["id"])
+    sent = [publish(db, app.config, instance, "message", {"message": {"id": f"m{n}"}}) for n in range(12)]
+    supervisors.start(MEGAMSG_WEBHOOK_WORKERS="3")
+    delivered = wait_for(lambda: len(got := receiver.of_type("message")) == len(sent) and got, 20)
+    assert [event["message"]["id"] for event in delivered] == [f"m{n}" for n in range(12)]
