@@ -18,7 +18,7 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $@ $(VENV)/.run-deps
 
 run: run-deps $(VENV)/.run-deps
-	$(BIN)/python -m megamsg.launch
+	$(BIN)/python -m megamsg.runtime.launch
 
 test: system-deps $(VENV)/.dev-deps
 	$(BIN)/python -m pytest

@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn app:app`."""
 
-from megamsg import create_app
+from megamsg.web import create_app
 
 app = create_app()

@@ -1,6 +1,6 @@
 """Worker entry point: `python worker.py` starts the supervisor."""
 
-from megamsg.supervisor import main
+from megamsg.runtime.supervisor import main
 
 if __name__ == "__main__":
     main()

@@ -21,10 +21,10 @@ import requests
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from megamsg.accounts import create_user  # noqa: E402
 from megamsg.config import load_config  # noqa: E402
-from megamsg.db import connect, migrate  # noqa: E402
-from megamsg.instances import create_instance  # noqa: E402
+from megamsg.store.accounts import create_user  # noqa: E402
+from megamsg.store.db import connect, migrate  # noqa: E402
+from megamsg.store.instances import create_instance  # noqa: E402
 
 
 def free_port() -> int:
@@ -65,7 +65,7 @@ def main() -> None:
     headers = {"Authorization": f"Bearer {token}", "X-Instance-Id": instance["id"]}
 
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "megamsg.launch"],
+        [sys.executable, "-m", "megamsg.runtime.launch"],
         cwd=REPO,
         env=env,
         start_new_session=True,

@@ -6,8 +6,8 @@ import redis
 import sqlite_utils
 
 from megamsg.config import load_config
-from megamsg.db import connect
 from megamsg.redis_conn import get_redis
+from megamsg.store.db import connect
 
 _config: dict[str, Any] | None = None
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from megamsg import create_app
-from megamsg.db import connect
 from megamsg.redis_conn import embedded_url, stop_embedded
+from megamsg.store.db import connect
+from megamsg.web import create_app
 from tests.processes import REPO, ProcessGroup, child_env
 
 PASSWORD = "correct horse battery"
@@ -95,7 +95,7 @@ def db(app):
 @pytest.fixture
 def make_user(app) -> Callable[..., dict]:
     """Create users directly."""
-    from megamsg import accounts
+    from megamsg.store import accounts
 
     def make(email: str = "owner@example.com", is_admin: bool = False) -> dict:
         database = connect(app.config["DATABASE"])
@@ -110,7 +110,7 @@ def make_user(app) -> Callable[..., dict]:
 @pytest.fixture
 def make_instance(app, make_user) -> Callable[..., tuple[dict, str]]:
     """Create an instance (and its owner if needed); return (row, token)."""
-    from megamsg import accounts, instances
+    from megamsg.store import accounts, instances
 
     def make(name: str = "Support", owner_email: str = "owner@example.com") -> tuple[dict, str]:
         database = connect(app.config["DATABASE"])
@@ -234,7 +234,7 @@ def scripted_receiver():
 
 @pytest.fixture
 def queue_workers(app, tmp_path):
-    """Factory for real `python -m megamsg.queue_worker` processes (stopped at teardown)."""
+    """Factory for real `python -m megamsg.runtime.queue_worker` processes (stopped at teardown)."""
     from tests.webhook_support import Workers
 
     group = Workers(dict(app.config), str(tmp_path))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from megamsg.setup_code import ensure_setup_code
+from megamsg.store.setup_code import ensure_setup_code
 from tests.conftest import PASSWORD, csrf_from, login
 
 
@@ -58,11 +58,11 @@ def test_setup_code_survives_an_invalid_form(client, db):
 
 
 def test_setup_code_logged_at_start(config_overrides, caplog):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     with caplog.at_level("WARNING"):
         app = create_app(config_overrides)
-    from megamsg.db import connect
+    from megamsg.store.db import connect
 
     code = ensure_setup_code(connect(app.config["DATABASE"]))
     assert code in caplog.text
@@ -146,7 +146,7 @@ def test_login_redirects_only_to_paths_on_this_site(client, make_user, next_url,
 
 
 def test_secure_cookies_setting(config_overrides, make_user):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     app = create_app({**config_overrides, "SECURE_COOKIES": True})
     client = app.test_client()
@@ -156,7 +156,7 @@ def test_secure_cookies_setting(config_overrides, make_user):
 
 
 def test_behind_a_trusted_proxy_each_client_is_throttled_on_its_own(config_overrides, make_user):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     app = create_app({**config_overrides, "TRUSTED_PROXIES": 1})
     client = app.test_client()

@@ -2,8 +2,8 @@
 
 import pytest
 
-from megamsg.db import connect
-from megamsg.instances import delete_instance, rotate_token
+from megamsg.store.db import connect
+from megamsg.store.instances import delete_instance, rotate_token
 
 UNAUTHORIZED = {"ok": False, "message": "Unauthorized."}
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from megamsg.db import connect
-from megamsg.setup_code import ensure_setup_code
+from megamsg.store.db import connect
+from megamsg.store.setup_code import ensure_setup_code
 from tests.conftest import PASSWORD, wait_for
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from megamsg import create_app
+from megamsg.web import create_app
 from tests.conftest import auth_headers
 
 

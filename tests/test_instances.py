@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from megamsg.instances import hash_token
+from megamsg.store.instances import hash_token
 from tests.conftest import auth_headers, csrf_from, login
 
 
@@ -151,8 +151,8 @@ def test_cli_set_webhook(app, make_instance, db):
 
 @pytest.mark.parametrize("driver", ["simulator", "neonize"])
 def test_cli_doctor_passes_on_a_complete_machine(config_overrides, driver):
-    from megamsg import create_app
     from megamsg.redis_conn import describe
+    from megamsg.web import create_app
 
     # `make test` installs ffmpeg and libmagic1 first, so every check must pass here.
     app = create_app({**config_overrides, "WHATSAPP_DRIVER": driver})
@@ -167,7 +167,7 @@ def test_cli_doctor_passes_on_a_complete_machine(config_overrides, driver):
 
 
 def test_cli_doctor_fails_on_an_unknown_driver(config_overrides):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     app = create_app({**config_overrides, "WHATSAPP_DRIVER": "carrier-pigeon"})
     result = app.test_cli_runner().invoke(args=["megamsg", "doctor"])
@@ -176,7 +176,7 @@ def test_cli_doctor_fails_on_an_unknown_driver(config_overrides):
 
 
 def test_cli_doctor_fails_when_redis_is_down(config_overrides):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     broken = create_app({**config_overrides, "REDIS_URL": "redis://127.0.0.1:1/0"})
     result = broken.test_cli_runner().invoke(args=["megamsg", "doctor"])

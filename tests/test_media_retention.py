@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from megamsg.media_retention import purge_expired_media
+from megamsg.delivery.media_retention import purge_expired_media
 
 
 @pytest.mark.parametrize("days,age_days,kept", [(30, 31, False), (30, 29, True), (0, 999, True)])

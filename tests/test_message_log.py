@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from megamsg import message_log
-from megamsg.db import connect
+from megamsg.store import message_log
+from megamsg.store.db import connect
 from tests.conftest import wait_for
 
 
@@ -97,7 +97,7 @@ def test_a_receipt_that_overtakes_its_send_result_is_applied_later(app, db, make
     instance, _ = make_instance()
     queue_workers.start()
     early = queue(app.config, EVENTS).enqueue(
-        "megamsg.events.handle_event", instance["id"], _receipt_event("WA1")
+        "megamsg.delivery.events.handle_event", instance["id"], _receipt_event("WA1")
     )
     wait_for(lambda: early.get_status(refresh=True) == "finished", timeout=20, what="the early receipt")
     assert early.return_value() == "0 status update(s), 1 to look up again"
@@ -116,7 +116,7 @@ def test_a_receipt_for_a_message_we_never_sent_is_dropped_after_the_last_look(ap
     from rq.registry import ScheduledJobRegistry
 
     from megamsg import job_context
-    from megamsg.events import RECEIPT_RECHECK_SECONDS, handle_event
+    from megamsg.delivery.events import RECEIPT_RECHECK_SECONDS, handle_event
     from megamsg.queues import EVENTS, queue
 
     instance, _ = make_instance()

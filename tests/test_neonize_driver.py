@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from megamsg.drivers.base import DriverError
-from megamsg.drivers.neonize_driver import (
+from megamsg.runtime.drivers.base import DriverError
+from megamsg.runtime.drivers.neonize_driver import (
     format_pair_code,
     media_message_from,
     message_event_from,
@@ -283,8 +283,8 @@ def test_session_store(tmp_path):
 
 OFFLINE_RUNNER = r"""
 import json, logging, sys, threading, time
-from megamsg.drivers.base import NotConnected, OutgoingMessage
-from megamsg.drivers.neonize_driver import NeonizeDriver
+from megamsg.runtime.drivers.base import NotConnected, OutgoingMessage
+from megamsg.runtime.drivers.neonize_driver import NeonizeDriver
 
 lock = threading.Lock()
 
@@ -374,10 +374,10 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     import threading
     import time
 
-    from megamsg.drivers.neonize_driver import NeonizeDriver, _Attempt
     from megamsg.queues import EVENTS, queue
-    from megamsg.runner_sink import RunnerSink, incoming_media_key
-    from megamsg.runtime_state import read_state
+    from megamsg.runtime.drivers.neonize_driver import NeonizeDriver, _Attempt
+    from megamsg.runtime.runner_sink import RunnerSink, incoming_media_key
+    from megamsg.session_state import read_state
     from tests.conftest import wait_for
     from tests.media_samples import png_bytes
 

@@ -21,7 +21,7 @@ from schemathesis.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from schemathesis.specs.openapi.formats import unregister_string_format
 
-from megamsg import openapi
+from megamsg.web.api import openapi
 from tests.conftest import auth_headers, wait_for
 from tests.media_samples import png_bytes
 

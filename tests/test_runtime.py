@@ -8,8 +8,8 @@ import time
 import psutil
 import redis
 
-from megamsg.lease import lease_holder
-from megamsg.runtime_state import read_state
+from megamsg.runtime.lease import lease_holder
+from megamsg.session_state import read_state
 from tests.conftest import auth_headers, wait_for
 
 
@@ -27,7 +27,7 @@ def runner_processes(instance_id: str) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "megamsg.runner" in cmdline and instance_id in cmdline:
+        if "megamsg.runtime.runner" in cmdline and instance_id in cmdline:
             found.append(process)
     return found
 
@@ -42,8 +42,8 @@ def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(
         wait_for(lambda i=instance: read_state(app.config, i["id"])["alive"], 20, what="runner alive")
         assert len(runner_processes(instance["id"])) == 1
 
-    from megamsg.instances import delete_instance
-    from megamsg.runtime_state import mark_deleted
+    from megamsg.session_state import mark_deleted
+    from megamsg.store.instances import delete_instance
 
     headers = auth_headers(first["id"], first_token)
     wait_for(lambda: client.get("/api/whatsapp/instance", headers=headers).get_json()["status"] == "qr", 20)
@@ -155,7 +155,7 @@ def test_runner_refuses_an_instance_leased_elsewhere(app, make_instance):
     from tests.conftest import REPO, child_env
 
     result = subprocess.run(
-        [os.sys.executable, "-m", "megamsg.runner", instance["id"]],
+        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]],
         cwd=REPO,
         env=child_env(dict(app.config)),
         timeout=30,
@@ -168,7 +168,7 @@ def test_runner_refuses_an_instance_leased_elsewhere(app, make_instance):
 def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides, make_instance):
     import time
 
-    from megamsg import create_app
+    from megamsg.web import create_app
     from tests.conftest import auth_headers
 
     app = create_app({**config_overrides, "WHATSAPP_DRIVER": "neonize"})
@@ -179,7 +179,9 @@ def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides
 
     # The proxy makes whatsmeow fail even on a machine that can reach WhatsApp.
     env = child_env(dict(app.config), HTTPS_PROXY="http://127.0.0.1:1", HTTP_PROXY="http://127.0.0.1:1")
-    runner = subprocess.Popen([os.sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=env)
+    runner = subprocess.Popen(
+        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]], cwd=REPO, env=env
+    )
     try:
 
         def info() -> dict:
@@ -207,14 +209,16 @@ def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides
 
 
 def test_runner_stops_when_its_lease_is_taken_and_leaves_the_state_alone(app, make_instance):
-    from megamsg.lease import lease_key
-    from megamsg.runtime_state import state_key
+    from megamsg.runtime.lease import lease_key
+    from megamsg.session_state import state_key
     from tests.conftest import REPO, child_env
 
     instance, _ = make_instance()
     client = redis.Redis.from_url(app.config["REDIS_URL"])
     runner = subprocess.Popen(
-        [os.sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=child_env(dict(app.config))
+        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]],
+        cwd=REPO,
+        env=child_env(dict(app.config)),
     )
     try:
         wait_for(lambda: runner_pid(app, instance["id"]) == runner.pid, 20, what="lease taken")
@@ -244,7 +248,9 @@ def test_runner_ends_its_session_before_its_lease_can_expire_when_redis_hangs(ap
         MEGAMSG_REDIS_URL=f"unix://{server.socket_file}",
         MEGAMSG_LEASE_SECONDS=str(lease_seconds),
     )
-    runner = subprocess.Popen([os.sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=env)
+    runner = subprocess.Popen(
+        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]], cwd=REPO, env=env
+    )
     try:
         # Fully up: it holds the lease and its RQ worker is registered (serving sends).
         wait_for(lambda: server.get(f"megamsg:lease:{instance['id']}"), 20, what="the runner's lease")
@@ -272,7 +278,7 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
 ):
     import re
 
-    from megamsg.supervisor import MAX_BACKOFF
+    from megamsg.runtime.supervisor import MAX_BACKOFF
 
     instance, token = make_instance()
     log_path = str(tmp_path / "supervisor.log")
@@ -295,7 +301,7 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
 
 
 def test_sigterm_lets_the_send_in_progress_finish_first(app, client, connected_instance, supervisors):
-    from megamsg.session_jobs import claim_key
+    from megamsg.runtime.session_jobs import claim_key
     from tests.conftest import outbox
 
     _, _, headers = connected_instance

@@ -12,8 +12,8 @@ import threading
 import pytest
 import redis
 
-from megamsg import create_app
 from megamsg.queues import session_queue_name
+from megamsg.web import create_app
 from tests.conftest import REPO, auth_headers, child_env, outbox, wait_for
 from tests.media_samples import make_samples
 
@@ -240,7 +240,9 @@ def test_runner_killed_mid_wait_times_out_and_never_sends_later(app, client, mak
     env = child_env(dict(app.config))
 
     def start_runner() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=env)
+        return subprocess.Popen(
+            [sys.executable, "-m", "megamsg.runtime.runner", instance["id"]], cwd=REPO, env=env
+        )
 
     runner = start_runner()
     try:
@@ -415,7 +417,7 @@ def test_idempotency_claim_cut_short_before_queueing_is_taken_over(client, conne
 
 
 def test_idempotency_request_overtaken_by_a_retry_cannot_send(client, connected_instance, db):
-    from megamsg import idempotency
+    from megamsg.store import idempotency
 
     instance, _, headers = connected_instance
     body = {"phone_number": "+201234567890", "text": "hi"}
@@ -449,7 +451,7 @@ def _minutes_ago(minutes: int) -> str:
 
 
 def _fingerprint(body: dict) -> str:
-    from megamsg.idempotency import request_fingerprint
+    from megamsg.store.idempotency import request_fingerprint
 
     return request_fingerprint(body)
 

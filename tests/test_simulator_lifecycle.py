@@ -101,7 +101,7 @@ def test_control_without_runner_is_502(client, make_instance):
 
 
 def test_simulator_endpoints_404_with_real_driver(config_overrides, make_instance):
-    from megamsg import create_app
+    from megamsg.web import create_app
 
     instance, token = make_instance()
     app = create_app({**config_overrides, "WHATSAPP_DRIVER": "neonize"})

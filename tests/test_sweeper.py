@@ -2,11 +2,11 @@
 
 import redis
 
-from megamsg import message_log
+from megamsg.delivery.sweeper import finish_stuck_messages, requeue_stale_webhook_events
+from megamsg.delivery.webhooks import record_event
 from megamsg.queues import webhook_queue_name
-from megamsg.session_jobs import claim_key
-from megamsg.sweeper import finish_stuck_messages, requeue_stale_webhook_events
-from megamsg.webhook_delivery import record_event
+from megamsg.runtime.session_jobs import claim_key
+from megamsg.store import message_log
 
 
 def test_stuck_messages_end_failed_with_the_reason(app, db, make_instance):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from megamsg.webhook_config import set_webhook
-from megamsg.webhook_delivery import list_attempts, record_event
+from megamsg.delivery.webhook_config import set_webhook
+from megamsg.delivery.webhooks import list_attempts, record_event
 from tests.conftest import csrf_from, login
 from tests.test_webhook_delivery import wait_status
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature

@@ -17,10 +17,8 @@ from rq.registry import ScheduledJobRegistry
 from standardwebhooks import Webhook
 
 from megamsg import job_context, netguard
-from megamsg.db import connect
-from megamsg.queues import queue, webhook_queue_names
-from megamsg.webhook_config import new_secret, rotate_secret, set_webhook, signing_key
-from megamsg.webhook_delivery import (
+from megamsg.delivery.webhook_config import new_secret, rotate_secret, set_webhook, signing_key
+from megamsg.delivery.webhooks import (
     RedeliveryRefused,
     deliver,
     get_event,
@@ -32,6 +30,8 @@ from megamsg.webhook_delivery import (
     retry_intervals,
     sign,
 )
+from megamsg.queues import queue, webhook_queue_names
+from megamsg.store.db import connect
 from tests.conftest import auth_headers, wait_for
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
 

@@ -201,7 +201,9 @@ def test_no_message_lost_while_the_events_worker_is_down(private_urls, app, clie
     set_webhook(client, headers, receiver.url)
     env = child_env(dict(app.config))
     # Only the runner: no supervisor, so no events worker is consuming.
-    runner = subprocess.Popen([sys.executable, "-m", "megamsg.runner", instance["id"]], cwd=REPO, env=env)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "megamsg.runtime.runner", instance["id"]], cwd=REPO, env=env
+    )
     worker = None
     try:
         wait_for(
@@ -216,7 +218,7 @@ def test_no_message_lost_while_the_events_worker_is_down(private_urls, app, clie
             assert answer.status_code == 200
             ids.append(answer.get_json()["id"])
         assert receiver.of_type("message") == []
-        worker = subprocess.Popen([sys.executable, "-m", "megamsg.queue_worker"], cwd=REPO, env=env)
+        worker = subprocess.Popen([sys.executable, "-m", "megamsg.runtime.queue_worker"], cwd=REPO, env=env)
         wait_for(
             lambda: len(receiver.of_type("message")) >= 200, 120, interval=0.2, what="all 200 deliveries"
         )
@@ -233,9 +235,9 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
     private_urls, app, db, make_instance, supervisors
 ):
     from megamsg.config import DEFAULTS
+    from megamsg.delivery.webhook_config import set_webhook as store_webhook
+    from megamsg.delivery.webhooks import get_event, publish
     from megamsg.queues import webhook_queue_name
-    from megamsg.webhook_config import set_webhook as store_webhook
-    from megamsg.webhook_delivery import get_event, publish
 
     # Each request is held until the other one is in flight too: only parallel delivery passes.
     both_in_flight = threading.Barrier(2, timeout=5)
@@ -276,8 +278,8 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
 
 def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make_instance):
     from megamsg import job_context
-    from megamsg.events import handle_event
-    from megamsg.webhook_delivery import get_event, list_events
+    from megamsg.delivery.events import handle_event
+    from megamsg.delivery.webhooks import get_event, list_events
 
     instance, _ = make_instance()
     event = {
@@ -308,8 +310,8 @@ def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make
 def test_an_instances_events_are_delivered_in_order_by_parallel_workers(
     private_urls, app, db, make_instance, supervisors, receiver
 ):
-    from megamsg.webhook_config import set_webhook as store_webhook
-    from megamsg.webhook_delivery import publish
+    from megamsg.delivery.webhook_config import set_webhook as store_webhook
+    from megamsg.delivery.webhooks import publish
 
     instance, _ = make_instance()
     store_webhook(db, instance["id"], receiver.url)

@@ -89,7 +89,7 @@ class Receiver:
 
 
 class Workers(ProcessGroup):
-    """`python -m megamsg.queue_worker` processes on the test app's configuration, always stopped."""
+    """`python -m megamsg.runtime.queue_worker` processes on the test app's configuration, always stopped."""
 
     grace_seconds = 10.0
 
@@ -101,7 +101,7 @@ class Workers(ProcessGroup):
         extra = {"MEGAMSG_DOTENV": os.devnull, **{f"MEGAMSG_{key}": value for key, value in env.items()}}
         log = open(os.path.join(self.log_dir, f"worker-{len(self.processes)}.log"), "wb")  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "megamsg.queue_worker"],
+            [sys.executable, "-m", "megamsg.runtime.queue_worker"],
             cwd=REPO,
             env=child_env(self.config, **extra),
             stdout=log,

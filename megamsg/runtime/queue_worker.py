@@ -1,0 +1,27 @@
+"""An RQ worker (with scheduler): `python -m megamsg.runtime.queue_worker [QUEUE ...]` (default: events and webhooks:*)."""
+
+import logging
+import sys
+
+from rq import SimpleWorker
+
+from megamsg.job_context import job_config
+from megamsg.queues import EVENTS, webhook_queue_names
+from megamsg.redis_conn import get_redis
+from megamsg.runtime.parent_watch import stop_when_orphaned
+
+
+def main() -> int:
+    """Work until SIGTERM/SIGINT (warm shutdown: the current job finishes)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = job_config()
+    stop_when_orphaned()
+    # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
+    names = sys.argv[1:] or [EVENTS, *webhook_queue_names(config)]
+    worker = SimpleWorker(names, connection=get_redis(config))
+    worker.work(with_scheduler=True, logging_level="WARNING")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Jobs that run inside a session runner, next to the live WhatsApp client."""
+
+from typing import Any
+
+from megamsg.redis_conn import get_redis
+from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
+
+_active: dict[str, Any] = {}
+
+
+def set_active(instance_id: str, driver: Driver, sink: Any) -> None:
+    """Register this runner's driver (called once by the runner)."""
+    _active.update(instance_id=instance_id, driver=driver, sink=sink)
+
+
+def _driver(instance_id: str) -> Driver:
+    if _active.get("instance_id") != instance_id:
+        raise DriverError("This runner does not serve that instance.")
+    return _active["driver"]
+
+
+def claim_key(message_id: str) -> str:
+    """Decides, once, whether a send starts or was cancelled by the waiting web request."""
+    return f"megamsg:sendclaim:{message_id}"
+
+
+def outgoing_media_key(message_id: str) -> str:
+    """Where the web parks an outgoing message's media bytes for the runner."""
+    return f"megamsg:outmedia:{message_id}"
+
+
+def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Send one message; the outcome also goes to the events queue for the message log."""
+    driver = _driver(instance_id)
+    sink = _active["sink"]
+    client = get_redis(sink.config)
+    if not client.set(claim_key(message["id"]), "started", nx=True, ex=24 * 3600):
+        return {"ok": False, "cancelled": True, "error": "cancelled before it started"}
+    media = None
+    if message.get("has_media"):
+        media = client.get(outgoing_media_key(message["id"]))
+        if media is None:
+            outcome = {"ok": False, "error": "media expired before the message could be sent"}
+            sink.emit({"kind": "send_result", "message_id": message["id"], **outcome})
+            return outcome
+    outgoing = OutgoingMessage(
+        id=message["id"],
+        to=message["to"],
+        type=message["type"],
+        text=message.get("text"),
+        caption=message.get("caption"),
+        media=media,
+        mime_type=message.get("mime_type"),
+        file_name=message.get("file_name"),
+        ptt=bool(message.get("ptt")),
+    )
+    try:
+        wa_id = driver.send(outgoing)
+        outcome: dict[str, Any] = {"ok": True, "wa_id": wa_id}
+    except DriverError as exc:
+        outcome = {"ok": False, "error": str(exc), "status": driver.status()}
+    except Exception as exc:  # noqa: BLE001 - a driver bug must still end the message as failed
+        outcome = {"ok": False, "error": f"WhatsApp client error: {type(exc).__name__}: {exc}"}
+    finally:
+        client.delete(outgoing_media_key(message["id"]))
+    sink.emit({"kind": "send_result", "message_id": message["id"], **outcome})
+    return outcome
+
+
+def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    """pair-code, logout, or a simulator action; errors come back as {"ok": False, "error"}."""
+    driver = _driver(instance_id)
+    try:
+        if action == "pair_code":
+            return {"ok": True, "code": driver.pair_code(params["phone_number"])}
+        if action == "logout":
+            driver.logout()
+            return {"ok": True}
+        return {"ok": True, **driver.control(action, params)}
+    except DriverError as exc:
+        return {"ok": False, "error": str(exc), "status": driver.status()}

@@ -1,0 +1,109 @@
+"""Instances (one linked WhatsApp number each) and their API credentials."""
+
+import hashlib
+import hmac
+import secrets
+
+import sqlite_utils
+
+from megamsg.delivery.webhook_config import new_secret
+from megamsg.store.db import now_iso
+
+TOKEN_BYTES = 32  # 64 hex characters, as the contract promises
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of a token (only the hash is stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_instance_id() -> str:
+    """An unguessable instance id."""
+    return "inst_" + secrets.token_hex(12)
+
+
+def new_token() -> str:
+    """A fresh 64-character API token."""
+    return secrets.token_hex(TOKEN_BYTES)
+
+
+def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tuple[dict, str]:
+    """Create an instance; return (row, clear token). The token is not stored."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValueError("Name must be 1 to 100 characters.")
+    token = new_token()
+    row = {
+        "id": new_instance_id(),
+        "owner_id": owner_id,
+        "name": name,
+        "token_hash": hash_token(token),
+        "token_rotated_at": now_iso(),
+        "webhook_url": None,
+        "webhook_secret": new_secret(),
+        "webhook_events": None,
+        "created_at": now_iso(),
+    }
+    db["instances"].insert(row)
+    db.conn.commit()
+    return row, token
+
+
+def get_instance(db: sqlite_utils.Database, instance_id: str) -> dict | None:
+    """The instance with that id, or None."""
+    rows = list(db["instances"].rows_where("id = ?", [instance_id]))
+    return rows[0] if rows else None
+
+
+def visible_instance(db: sqlite_utils.Database, user: dict, instance_id: str) -> dict | None:
+    """The instance if this user may see it (owner or admin), else None."""
+    instance = get_instance(db, instance_id)
+    if instance is None:
+        return None
+    if user["is_admin"] or instance["owner_id"] == user["id"]:
+        return instance
+    return None
+
+
+def list_instances(db: sqlite_utils.Database, user: dict | None = None) -> list[dict]:
+    """Instances visible to user (all when user is None or an admin), newest first."""
+    sql = "SELECT instances.*, users.email AS owner_email FROM instances JOIN users ON users.id = instances.owner_id"
+    params: list = []
+    if user is not None and not user["is_admin"]:
+        sql += " WHERE owner_id = ?"
+        params.append(user["id"])
+    sql += " ORDER BY instances.created_at DESC, instances.rowid DESC"
+    return [dict(row) for row in db.query(sql, params)]
+
+
+def rotate_token(db: sqlite_utils.Database, instance_id: str) -> str:
+    """Replace the instance's token; return the new clear token."""
+    token = new_token()
+    db["instances"].update(instance_id, {"token_hash": hash_token(token), "token_rotated_at": now_iso()})
+    db.conn.commit()
+    return token
+
+
+def delete_instance(db: sqlite_utils.Database, instance_id: str) -> None:
+    """Delete the instance and everything stored for it."""
+    with db.conn:
+        db.execute(
+            "DELETE FROM message_status WHERE message_id IN (SELECT id FROM messages WHERE instance_id = ?)",
+            [instance_id],
+        )
+        db.execute("DELETE FROM messages WHERE instance_id = ?", [instance_id])
+        db.execute("DELETE FROM idempotency_keys WHERE instance_id = ?", [instance_id])
+        db.execute(
+            "DELETE FROM webhook_deliveries WHERE event_id IN (SELECT id FROM webhook_events WHERE instance_id = ?)",
+            [instance_id],
+        )
+        db.execute("DELETE FROM webhook_events WHERE instance_id = ?", [instance_id])
+        db.execute("DELETE FROM instances WHERE id = ?", [instance_id])
+
+
+def check_credentials(db: sqlite_utils.Database, instance_id: str, token: str) -> dict | None:
+    """The instance if token is its current token (constant-time compare), else None."""
+    instance = get_instance(db, instance_id) if instance_id else None
+    expected = instance["token_hash"] if instance else hash_token(secrets.token_hex(8))
+    ok = hmac.compare_digest(expected, hash_token(token or ""))
+    return instance if (ok and instance is not None) else None

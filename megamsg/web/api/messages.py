@@ -1,0 +1,187 @@
+"""POST /api/whatsapp/messages/send and the message log."""
+
+import sqlite_utils
+from flask import Blueprint, current_app, g, jsonify, request, send_file
+from flask.typing import ResponseReturnValue
+
+from megamsg.errors import ApiError
+from megamsg.session_state import read_state
+from megamsg.store import idempotency, message_log
+from megamsg.web.api.auth import require_instance
+from megamsg.web.api.rate_limit import check_rate
+from megamsg.web.api.send_request import SendRequest, validate_send
+from megamsg.web.api.sending import enqueue_send, wait_for_send
+from megamsg.web.db import get_db
+from megamsg.web.validation import json_object
+
+__all__ = ["bp", "json_object"]
+
+bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
+MAX_LIMIT = 100
+
+
+def _not_connected_error(state: dict) -> ApiError | None:
+    status = state["status"] if state["alive"] else "starting"
+    if status != "connected":
+        return ApiError(502, f"WhatsApp session is not connected (status: {status}).")
+    return None
+
+
+@bp.post("/messages/send")
+@require_instance
+def send() -> ResponseReturnValue:
+    """Send a text or media message through the instance's WhatsApp session."""
+    config = current_app.config
+    check_rate(config, g.instance["id"])
+    body = json_object()
+    send_request = validate_send(body)
+    db = get_db()
+    key = request.headers.get("Idempotency-Key")
+    claim = None
+    if key is not None:
+        outcome = idempotency.begin(
+            db,
+            g.instance["id"],
+            key,
+            idempotency.request_fingerprint(body),
+            wait_seconds=float(config["SEND_TIMEOUT"]) + 30,
+            stale_after=float(config["SEND_TIMEOUT"]) + 60,
+        )
+        if isinstance(outcome, idempotency.Replay):
+            response = jsonify(outcome.body)
+            response.status_code = outcome.status
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
+        claim = outcome
+    g.idempotency_key, g.idempotency_claim = key, claim
+    try:
+        status, answer, message_id = _send(config, db, send_request)
+    except Exception:
+        # Only free the key if nothing was queued; otherwise a retry could send twice.
+        if claim is not None and not g.get("queued_message_id"):
+            idempotency.abandon(db, g.instance["id"], key, claim)
+        raise
+    if claim is not None:
+        idempotency.finish(db, g.instance["id"], key, claim, status, answer, message_id)
+    response = jsonify(answer)
+    response.status_code = status
+    return response
+
+
+def _send(config: dict, db: sqlite_utils.Database, send_request: SendRequest) -> tuple[int, dict, str | None]:
+    """(status, body, message id) for a validated request."""
+    error = _not_connected_error(read_state(config, g.instance["id"]))
+    if error is not None:
+        raise error
+    media = None
+    if send_request.media is not None:
+        from megamsg.media import MediaError, load_media
+
+        try:
+            media = load_media(send_request.media, send_request.type, config)
+        except MediaError as exc:
+            raise ApiError(422, str(exc)) from None
+
+    def recorded(row: dict) -> None:
+        # Before the job is queued: from here on a retry must never send again.
+        if g.idempotency_claim is not None:
+            idempotency.attach_message(
+                db, g.instance["id"], g.idempotency_key, g.idempotency_claim, row["id"]
+            )
+        g.queued_message_id = row["id"]
+
+    row, job = enqueue_send(config, db, g.instance, send_request, media, on_recorded=recorded)
+    answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}
+    if send_request.ignored_fields:
+        answer["ignored_fields"] = send_request.ignored_fields
+    if send_request.is_async:
+        return 202, {**answer, "status": "queued"}, row["id"]
+    sent, error_text = wait_for_send(config, db, g.instance, row, job)
+    if not sent:
+        return 502, {"ok": False, "message": error_text, "id": row["id"], "status": "failed"}, row["id"]
+    return 200, {**answer, "status": "sent"}, row["id"]
+
+
+def message_json(row: dict, with_history: bool = False) -> dict:
+    """Public representation of a logged message."""
+    out = {
+        "id": row["id"],
+        "wa_id": row["wa_id"],
+        "direction": row["direction"],
+        "to" if row["direction"] == "out" else "from": row["peer"],
+        "type": row["type"],
+        "text": row["text"] if row["type"] == "text" or row["direction"] == "in" else None,
+        "caption": row["caption"],
+        "mime_type": row["mime_type"],
+        "file_name": row["file_name"],
+        "status": row["status"],
+        "error": row["error"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+    if row["direction"] == "out":
+        out["ptt"] = bool(row["ptt"])
+    else:
+        out.update(push_name=row["push_name"], is_group=bool(row["is_group"]), chat=row["chat"])
+        if row["media_path"]:
+            out["media_url"] = f"/api/whatsapp/media/{row['id']}"
+    if with_history:
+        out["history"] = message_log.history(get_db(), row["id"])
+    return out
+
+
+@bp.get("/messages/<message_id>")
+@require_instance
+def get_message(message_id: str) -> ResponseReturnValue:
+    """One message of this instance, with its status history."""
+    row = message_log.get_message(get_db(), g.instance["id"], message_id)
+    if row is None:
+        raise ApiError(404, "No message with that id on this instance.")
+    return jsonify({"ok": True, "message": message_json(row, with_history=True)})
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, f"{name} must be an integer.") from None
+    if value < low or (high is not None and value > high):
+        raise ApiError(
+            422, f"{name} must be between {low} and {high}." if high else f"{name} must be ≥ {low}."
+        )
+    return value
+
+
+@bp.get("/messages")
+@require_instance
+def list_messages() -> ResponseReturnValue:
+    """Newest first; pass next_before as ?before= for the next page."""
+    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
+    before = _int_arg("before", None, 1, 2**63 - 1)
+    direction = request.args.get("direction") or None
+    if direction not in (None, "in", "out"):
+        raise ApiError(422, "direction must be in or out.")
+    rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction)
+    next_before = rows[-1]["seq"] if len(rows) == limit else None
+    return jsonify({"ok": True, "messages": [message_json(row) for row in rows], "next_before": next_before})
+
+
+@bp.get("/media/<message_id>")
+@require_instance
+def get_media(message_id: str) -> ResponseReturnValue:
+    """Download an incoming message's media (this instance's credentials only)."""
+    row = message_log.get_message(get_db(), g.instance["id"], message_id)
+    if row is None or not row["media_path"]:
+        raise ApiError(404, "No media for that message on this instance.")
+    try:
+        return send_file(
+            row["media_path"],
+            mimetype=row["mime_type"] or "application/octet-stream",
+            as_attachment=True,
+            download_name=row["file_name"] or row["id"],
+        )
+    except FileNotFoundError:
+        raise ApiError(404, "That media is no longer kept (retention period passed).") from None

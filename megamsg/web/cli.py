@@ -1,0 +1,186 @@
+"""`flask --app app megamsg …` commands."""
+
+import json
+import shutil
+import sys
+
+import click
+import sqlite_utils
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from megamsg.redis_conn import describe, get_redis
+from megamsg.session_state import mark_deleted
+from megamsg.store import accounts, instances
+from megamsg.store.db import connect, migrate
+
+megamsg_cli = AppGroup("megamsg", help="MegaMsg administration.")
+instance_cli = AppGroup("instance", help="Manage instances.")
+megamsg_cli.add_command(instance_cli)
+
+
+def _db() -> sqlite_utils.Database:
+    return connect(current_app.config["DATABASE"])
+
+
+@megamsg_cli.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations."""
+    applied = migrate(current_app.config["DATABASE"])
+    if applied:
+        click.echo(f"Applied migrations: {', '.join(map(str, applied))}")
+    else:
+        click.echo("Database is up to date.")
+
+
+@megamsg_cli.command("create-user")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Give the user access to every instance.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user_command(email: str, admin: bool, password: str) -> None:
+    """Create a dashboard user."""
+    try:
+        user = accounts.create_user(_db(), email, password, is_admin=admin)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Created {'admin ' if admin else ''}user {user['email']}.")
+
+
+@instance_cli.command("create")
+@click.option("--name", required=True)
+@click.option("--owner", "owner_email", required=True, help="Email of the owning user.")
+@click.option("--json", "as_json", is_flag=True, help="Print {instance_id, token} as JSON.")
+def instance_create_command(name: str, owner_email: str, as_json: bool) -> None:
+    """Create an instance and print its id and token (shown only once)."""
+    db = _db()
+    owner = accounts.user_by_email(db, owner_email)
+    if owner is None:
+        raise click.ClickException(f"No user with email {owner_email}. Create it with create-user first.")
+    try:
+        row, token = instances.create_instance(db, owner["id"], name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"instance_id": row["id"], "token": token}))
+    else:
+        click.echo(f"Instance id: {row['id']}")
+        click.echo(f"Token:       {token}")
+        click.echo("Store the token now: it is not shown again.")
+
+
+@instance_cli.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def instance_list_command(as_json: bool) -> None:
+    """List every instance."""
+    rows = instances.list_instances(_db())
+    if as_json:
+        keys = ("id", "name", "owner_email", "created_at", "webhook_url")
+        click.echo(json.dumps([{key: row[key] for key in keys} for row in rows]))
+        return
+    if not rows:
+        click.echo("No instances.")
+    for row in rows:
+        click.echo(f"{row['id']}  {row['name']!r}  owner={row['owner_email']}  created={row['created_at']}")
+
+
+def _existing(db: sqlite_utils.Database, instance_id: str) -> dict:
+    instance = instances.get_instance(db, instance_id)
+    if instance is None:
+        raise click.ClickException(f"No instance {instance_id}.")
+    return instance
+
+
+@instance_cli.command("rotate-token")
+@click.argument("instance_id")
+def instance_rotate_command(instance_id: str) -> None:
+    """Issue a new token; the old one stops working."""
+    db = _db()
+    _existing(db, instance_id)
+    click.echo(f"Token: {instances.rotate_token(db, instance_id)}")
+
+
+@instance_cli.command("set-webhook")
+@click.argument("instance_id")
+@click.argument("url")
+def instance_set_webhook_command(instance_id: str, url: str) -> None:
+    """Set (or with "none", clear) the instance's webhook URL."""
+    from megamsg.delivery.webhook_config import WebhookConfigError, check_destination, set_webhook_url
+
+    db = _db()
+    _existing(db, instance_id)
+    chosen = None if url.lower() in ("none", "null", "") else url
+    try:
+        warning = check_destination(chosen, bool(current_app.config["ALLOW_PRIVATE_URLS"]))
+        result = set_webhook_url(db, instance_id, chosen)
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Webhook URL: {result['url'] or '(none)'}")
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+@instance_cli.command("delete")
+@click.argument("instance_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def instance_delete_command(instance_id: str, yes: bool) -> None:
+    """Delete an instance and its data."""
+    db = _db()
+    instance = _existing(db, instance_id)
+    if not yes:
+        click.confirm(f"Delete instance {instance_id} ({instance['name']!r})?", abort=True)
+    mark_deleted(current_app.config, instance_id)  # first: the runner must forget the session
+    instances.delete_instance(db, instance_id)
+    click.echo(f"Deleted {instance_id}.")
+
+
+@megamsg_cli.command("doctor")
+def doctor_command() -> None:
+    """Check Redis, SQLite, ffmpeg and the WhatsApp library; exit non-zero on a failure."""
+    config = current_app.config
+    failures = 0
+
+    def report(ok: bool, what: str, detail: str, fatal: bool = True) -> None:
+        nonlocal failures
+        mark = "ok  " if ok else ("FAIL" if fatal else "warn")
+        click.echo(f"[{mark}] {what}: {detail}")
+        if not ok and fatal:
+            failures += 1
+
+    try:
+        get_redis(config, quick=True).ping()
+        report(True, "redis", describe(config))
+    except Exception as exc:  # noqa: BLE001
+        report(False, "redis", f"{describe(config)} unreachable: {exc}")
+    try:
+        db = connect(config["DATABASE"])
+        count = db.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+        report(True, "sqlite", f"{config['DATABASE']} ({count} migrations applied)")
+    except Exception as exc:  # noqa: BLE001
+        report(False, "sqlite", f"{config['DATABASE']}: {exc}")
+    uses_neonize = config["WHATSAPP_DRIVER"] == "neonize"
+    for tool in ("ffmpeg", "ffprobe"):
+        path = shutil.which(tool)
+        report(
+            bool(path),
+            tool,
+            path or "not found: audio and video sends through neonize need it (apt-get install ffmpeg)",
+            fatal=uses_neonize,
+        )
+    from megamsg.neonize_probe import probe_neonize
+
+    ok, detail = probe_neonize()
+    report(ok, "neonize", detail, fatal=uses_neonize)
+    from megamsg.runtime.drivers import DRIVERS
+
+    driver = config["WHATSAPP_DRIVER"]
+    known = driver in DRIVERS
+    report(known, "driver", driver if known else f"{driver!r} is not one of {', '.join(DRIVERS)}")
+    if failures:
+        click.echo(f"{failures} check(s) failed.")
+        sys.exit(1)
+    click.echo("All checks passed.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command group."""
+    app.cli.add_command(megamsg_cli)

@@ -1,0 +1,236 @@
+"""Dashboard: first-admin setup, login/logout, instances."""
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+
+from megamsg.session_state import mark_deleted, read_state
+from megamsg.store import accounts, instances, message_log
+from megamsg.store.setup_code import check_and_consume, code_matches
+from megamsg.web.dashboard import throttle
+from megamsg.web.db import get_db
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.before_app_request
+def load_user() -> None:
+    """Put the logged-in user (or None) on g."""
+    user_id = session.get("user_id")
+    g.user = accounts.user_by_id(get_db(), user_id) if user_id else None
+
+
+def login_required(view: Callable) -> Callable:
+    """Redirect anonymous visitors to the login (or first-run setup) page."""
+
+    @wraps(view)
+    def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
+        if g.user is None:
+            return redirect(url_for("dashboard.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def safe_next(target: str) -> str | None:
+    """target if it is a path on this site, else None (no open redirect to another host)."""
+    # Browsers read a backslash as a slash, so "/\\evil.example" means "//evil.example".
+    normalised = target.replace("\\", "/")
+    parts = urlsplit(normalised)
+    if not normalised.startswith("/") or normalised.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    if any(ord(char) < 32 for char in target):
+        return None
+    return target
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _too_many(scope: str, subjects: list[str]) -> ResponseReturnValue | None:
+    wait = throttle.locked_for(current_app.config, scope, subjects)
+    if not wait:
+        return None
+    minutes = max(1, (wait + 59) // 60)
+    return (
+        render_template(
+            "throttled.html", message=f"Too many failed attempts. Try again in {minutes} minute(s)."
+        ),
+        429,
+        {"Retry-After": str(wait)},
+    )
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Send visitors where they belong."""
+    if g.user:
+        return redirect(url_for("dashboard.instance_list"))
+    if accounts.user_count(get_db()) == 0:
+        return redirect(url_for("dashboard.setup"))
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> ResponseReturnValue:
+    """Create the first admin, guarded by the setup code from the web log."""
+    db = get_db()
+    if accounts.user_count(db):
+        return redirect(url_for("dashboard.login"))
+    if request.method == "POST":
+        subjects = [_client_address()]
+        blocked = _too_many("setup", subjects)
+        if blocked:
+            return blocked
+        email, password = request.form.get("email", ""), request.form.get("password", "")
+        code = request.form.get("setup_code", "")
+        if not code_matches(db, code):
+            throttle.record_failure(current_app.config, "setup", subjects)
+            flash("That setup code is not valid. It is printed in the web process log at start.", "error")
+            return render_template("setup.html", email=email), 400
+        try:
+            accounts.validate_new_user(db, email, password)
+        except accounts.AccountError as exc:
+            flash(str(exc), "error")
+            return render_template("setup.html", email=email), 422
+        if not check_and_consume(db, code):
+            flash("That setup code was just used. Log in instead.", "error")
+            return redirect(url_for("dashboard.login"))
+        user = accounts.create_user(db, email, password, is_admin=True)
+        session.clear()
+        session["user_id"] = user["id"]
+        flash("Welcome! Your admin account is ready.", "ok")
+        return redirect(url_for("dashboard.instance_list"))
+    return render_template("setup.html", email="")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Email + password login with throttling."""
+    db = get_db()
+    if accounts.user_count(db) == 0:
+        return redirect(url_for("dashboard.setup"))
+    if request.method == "POST":
+        email = accounts.normalise_email(request.form.get("email", ""))
+        subjects = [email, _client_address()]
+        blocked = _too_many("login", subjects)
+        if blocked:
+            return blocked
+        user = accounts.authenticate(db, email, request.form.get("password", ""))
+        if user is None:
+            throttle.record_failure(current_app.config, "login", subjects)
+            flash("Wrong email or password.", "error")
+            return render_template("login.html", email=email), 401
+        throttle.clear(current_app.config, "login", [email])
+        session.clear()
+        session["user_id"] = user["id"]
+        return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))
+    return render_template("login.html", email="")
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/instances")
+@login_required
+def instance_list() -> ResponseReturnValue:
+    """The user's instances (all, for admins)."""
+    rows = instances.list_instances(get_db(), g.user)
+    config = current_app.config
+    for row in rows:
+        row["state"] = read_state(config, row["id"])
+    return render_template("instances.html", instances=rows)
+
+
+@bp.post("/instances")
+@login_required
+def instance_create() -> ResponseReturnValue:
+    """Create an instance and show its token once."""
+    try:
+        row, token = instances.create_instance(get_db(), g.user["id"], request.form.get("name", ""))
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("dashboard.instance_list"))
+    return _token_page(row, token, created=True)
+
+
+def own_instance_or_404(instance_id: str) -> dict:
+    """The instance if the logged-in user may see it; 404 (not 403) otherwise."""
+    instance = instances.visible_instance(get_db(), g.user, instance_id)
+    if instance is None:
+        abort(404)
+    return instance
+
+
+@bp.get("/instances/<instance_id>")
+@login_required
+def instance_detail(instance_id: str) -> ResponseReturnValue:
+    """One instance: status, linking, credentials."""
+    instance = own_instance_or_404(instance_id)
+    state = read_state(current_app.config, instance_id)
+    return render_template(
+        "instance.html",
+        instance=instance,
+        state=state,
+        messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
+        simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
+    )
+
+
+@bp.post("/instances/<instance_id>/rotate")
+@login_required
+def instance_rotate(instance_id: str) -> ResponseReturnValue:
+    """Issue a new token; the old one stops working at once."""
+    instance = own_instance_or_404(instance_id)
+    token = instances.rotate_token(get_db(), instance_id)
+    return _token_page(instance, token, created=False)
+
+
+def _token_page(instance: dict, token: str, created: bool) -> Response:
+    """The page that shows a token once; never kept by a browser or proxy cache."""
+    response = make_response(render_template("token.html", instance=instance, token=token, created=created))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/instances/<instance_id>/delete")
+@login_required
+def instance_delete_confirm(instance_id: str) -> ResponseReturnValue:
+    """Ask for confirmation before deleting."""
+    return render_template("delete.html", instance=own_instance_or_404(instance_id))
+
+
+@bp.post("/instances/<instance_id>/delete")
+@login_required
+def instance_delete(instance_id: str) -> ResponseReturnValue:
+    """Delete after the name was typed to confirm."""
+    instance = own_instance_or_404(instance_id)
+    if request.form.get("confirm_name", "").strip() != instance["name"]:
+        flash("Type the instance's name exactly to confirm deletion.", "error")
+        return render_template("delete.html", instance=instance), 422
+    # Tell the runner first, so that it forgets the WhatsApp session when it is stopped.
+    mark_deleted(current_app.config, instance_id)
+    instances.delete_instance(get_db(), instance_id)
+    flash(f"Instance “{instance['name']}” deleted.", "ok")
+    return redirect(url_for("dashboard.instance_list"))
