@@ -7,6 +7,8 @@ from typing import Any
 
 from dotenv import load_dotenv
 
+DRIVERS = ("neonize", "simulator")  # the values of WHATSAPP_DRIVER
+
 DEFAULTS: dict[str, Any] = {
     "DATA_DIR": "data",
     "DATABASE": None,  # default: <DATA_DIR>/megamsg.db
@@ -80,6 +82,24 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = load_or_create_secret_key(data_dir)
     return config
+
+
+_process_config: dict[str, Any] | None = None
+
+
+def process_config() -> dict[str, Any]:
+    """The configuration of a process without a Flask app (workers, runners, jobs), loaded once."""
+    global _process_config
+    if _process_config is None:
+        _process_config = load_config()
+    return _process_config
+
+
+def set_process_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Use this configuration for the rest of the process (None: load it again); return the previous one."""
+    global _process_config
+    previous, _process_config = _process_config, (None if config is None else dict(config))
+    return previous
 
 
 def load_or_create_secret_key(data_dir: Path) -> str:

@@ -33,7 +33,7 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -209,6 +209,7 @@ def _refusal(address: str, allow_private: bool) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address):
         nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
         ip = ip.ipv4_mapped or ip.sixtofour or nat64 or ip
+    kind: str | None
     if ip.is_unspecified:
         kind = "an unspecified"
     elif ip.is_loopback:
@@ -246,7 +247,14 @@ def _next_hop(
     return method, kwargs
 
 
-class _GuardedConnectionMixin:
+if TYPE_CHECKING:
+    # For the type checker the mixin is the connection it is mixed into (it uses its attributes).
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class _GuardedConnectionMixin(_ConnectionBase):
     """Replaces urllib3's connect step: resolve once, check every address, connect to a checked one."""
 
     allow_private = False
@@ -255,8 +263,8 @@ class _GuardedConnectionMixin:
         """Open the socket, refusing (BlockedURL) before any packet is sent if an address is not allowed."""
         try:
             addresses = _resolve(self._dns_host, self.port)
-        except socket.gaierror as error:
-            raise NameResolutionError(self.host, self, error) from error
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
         _check_addresses(addresses, self.allow_private)
         error: OSError | None = None
         for address in addresses:

@@ -1,32 +1,38 @@
-"""Queue names and RQ Queue objects."""
+"""RQ queues on the configured Redis, and the job class MegaMsg's workers run jobs with."""
 
-import zlib
+from collections.abc import Callable
 from typing import Any
 
 from rq import Queue
+from rq.job import Job
+from rq.utils import import_attribute
 
 from megamsg.redis_conn import get_redis
 
-EVENTS = "events"
-WEBHOOKS = "webhooks"  # prefix of the delivery queues, "webhooks:0" … one per webhook worker
+# Jobs are stored with the dotted path of their function. Jobs queued by a release before the
+# subpackage layout (scheduled webhook retries, event retries, sends in flight) still name the
+# old paths after an upgrade: they run under the new ones instead of failing to import.
+MOVED_JOBS = {
+    "megamsg.events.handle_event": "megamsg.delivery.events.handle_event",
+    "megamsg.webhook_delivery.deliver": "megamsg.delivery.webhooks.deliver",
+    "megamsg.sending.expire_unsent": "megamsg.delivery.outcomes.expire_unsent",
+    "megamsg.session_jobs.send": "megamsg.runtime.session_jobs.send",
+    "megamsg.session_jobs.control": "megamsg.runtime.session_jobs.control",
+}
 
 
-def session_queue_name(instance_id: str) -> str:
-    """The queue a runner serves for one instance."""
-    return f"wa:{instance_id}"
+class MegamsgJob(Job):
+    """An RQ job that also runs under its function's current path when it was queued under an old one."""
 
-
-def webhook_queue_names(config: dict[str, Any]) -> list[str]:
-    """Every webhook delivery queue: one per webhook worker."""
-    return [f"{WEBHOOKS}:{n}" for n in range(max(1, int(config["WEBHOOK_WORKERS"])))]
-
-
-def webhook_queue_name(config: dict[str, Any], instance_id: str) -> str:
-    """An instance's delivery queue: a single worker serves it, so its events go out in order."""
-    names = webhook_queue_names(config)
-    return names[zlib.crc32(instance_id.encode()) % len(names)]
+    @property
+    def func(self) -> Callable[..., Any] | None:
+        """The job's function, resolved through MOVED_JOBS."""
+        name = self.func_name
+        if name is None or self.instance is not None:
+            return super().func
+        return import_attribute(MOVED_JOBS.get(name, name))
 
 
 def queue(config: dict[str, Any], name: str) -> Queue:
     """An RQ queue on the configured Redis."""
-    return Queue(name, connection=get_redis(config))
+    return Queue(name, connection=get_redis(config), job_class=MegamsgJob)

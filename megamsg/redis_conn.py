@@ -115,3 +115,13 @@ def stop_embedded(data_dir: str, force: bool = False) -> None:
             del _clients[url]
     if server is not None:
         _shutdown_if_last(server, force)
+
+
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text (our clients answer bytes; typed as either)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def as_bytes(value: bytes | str) -> bytes:
+    """A Redis reply as bytes."""
+    return value.encode() if isinstance(value, str) else value

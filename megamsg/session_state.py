@@ -3,21 +3,17 @@
 import time
 from typing import Any
 
-from megamsg.redis_conn import get_redis
+from megamsg import keys
+from megamsg.redis_conn import as_text, get_redis
 
 STATUSES = ("starting", "qr", "connected", "disconnected", "logged_out")
 HEARTBEAT_STALE_SECONDS = 30
 
 
-def state_key(instance_id: str) -> str:
-    """Redis hash with the runner's published state."""
-    return f"megamsg:state:{instance_id}"
-
-
 def read_state(config: dict[str, Any], instance_id: str) -> dict[str, Any]:
     """The instance's state; status 'not started' when no live runner publishes it."""
-    raw = get_redis(config).hgetall(state_key(instance_id))
-    state = {key.decode(): value.decode() for key, value in raw.items()}
+    raw = get_redis(config).hgetall(keys.state(instance_id))
+    state: dict[str, Any] = {as_text(key): as_text(value) for key, value in raw.items()}
     heartbeat = float(state.get("heartbeat") or 0)
     state["alive"] = bool(state) and (time.time() - heartbeat) < HEARTBEAT_STALE_SECONDS
     if not state["alive"]:
@@ -27,8 +23,13 @@ def read_state(config: dict[str, Any], instance_id: str) -> dict[str, Any]:
     return state
 
 
+def public_status(state: dict[str, Any]) -> str:
+    """Contract status; a runner that is not (yet) alive reads as 'starting'."""
+    return str(state["status"]) if state["alive"] else "starting"
+
+
 def mark_deleted(config: dict[str, Any], instance_id: str) -> None:
     """Tell the instance's runner to forget its WhatsApp session as it stops; drop its state."""
     client = get_redis(config)
-    client.set(f"megamsg:deleted:{instance_id}", "1", ex=24 * 3600)
-    client.delete(state_key(instance_id))
+    client.set(keys.deleted(instance_id), "1", ex=24 * 3600)
+    client.delete(keys.state(instance_id))

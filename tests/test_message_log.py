@@ -92,11 +92,12 @@ def _receipt_event(wa_id: str, recheck: int = 0) -> dict:
 
 
 def test_a_receipt_that_overtakes_its_send_result_is_applied_later(app, db, make_instance, queue_workers):
-    from megamsg.queues import EVENTS, queue
+    from megamsg import keys
+    from megamsg.queues import queue
 
     instance, _ = make_instance()
     queue_workers.start()
-    early = queue(app.config, EVENTS).enqueue(
+    early = queue(app.config, keys.EVENTS_QUEUE).enqueue(
         "megamsg.delivery.events.handle_event", instance["id"], _receipt_event("WA1")
     )
     wait_for(lambda: early.get_status(refresh=True) == "finished", timeout=20, what="the early receipt")
@@ -115,19 +116,19 @@ def test_a_receipt_that_overtakes_its_send_result_is_applied_later(app, db, make
 def test_a_receipt_for_a_message_we_never_sent_is_dropped_after_the_last_look(app, db, make_instance):
     from rq.registry import ScheduledJobRegistry
 
-    from megamsg import job_context
+    from megamsg import keys
+    from megamsg.config import set_process_config
     from megamsg.delivery.events import RECEIPT_RECHECK_SECONDS, handle_event
-    from megamsg.queues import EVENTS, queue
+    from megamsg.queues import queue
 
     instance, _ = make_instance()
-    previous = job_context._config
-    job_context.set_job_config(dict(app.config))
+    previous = set_process_config(app.config)
     try:
-        scheduled = ScheduledJobRegistry(queue=queue(app.config, EVENTS))
+        scheduled = ScheduledJobRegistry(queue=queue(app.config, keys.EVENTS_QUEUE))
         assert handle_event(instance["id"], _receipt_event("PHONE-SENT")).endswith("1 to look up again")
         assert scheduled.count == 1
         last = _receipt_event("PHONE-SENT", recheck=len(RECEIPT_RECHECK_SECONDS))
         assert handle_event(instance["id"], last) == "0 status update(s)"
         assert scheduled.count == 1
     finally:
-        job_context._config = previous
+        set_process_config(previous)

@@ -374,9 +374,10 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     import threading
     import time
 
-    from megamsg.queues import EVENTS, queue
+    from megamsg import keys
+    from megamsg.queues import queue
     from megamsg.runtime.drivers.neonize_driver import NeonizeDriver, _Attempt
-    from megamsg.runtime.runner_sink import RunnerSink, incoming_media_key
+    from megamsg.runtime.runner_sink import RunnerSink
     from megamsg.session_state import read_state
     from tests.conftest import wait_for
     from tests.media_samples import png_bytes
@@ -391,7 +392,7 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     driver._attempt = driver._live = attempt  # as _run_attempt does once connect() is running
     messages = threading.Thread(target=driver._work, args=(driver._messages, driver._on_message), daemon=True)
     messages.start()
-    events_queue = queue(config, EVENTS)
+    events_queue = queue(config, keys.EVENTS_QUEUE)
 
     def events() -> list[dict]:
         return [job.args[1] for job in events_queue.get_jobs() if job.args[0] == instance_id]
@@ -429,7 +430,7 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     )
     assert message["media"] == {"mime_type": "image/png", "file_name": None, "size": len(png_bytes())}
     assert phone.downloads[0].imageMessage.caption == "Look"
-    parked = driver.sink.redis.get(incoming_media_key(instance_id, message["wa_id"]))
+    parked = driver.sink.redis.get(keys.incoming_media(instance_id, message["wa_id"]))
     assert parked == png_bytes()
 
     driver._handle_event("receipt", phone, receipt(P.Receipt.READ, ["3EB0A", "3EB0B"]))

@@ -308,3 +308,16 @@ def test_proxies_are_refused() -> None:
 )
 def test_redact_keeps_only_scheme_host_and_port(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+def test_the_guard_is_urllib3s_connect_step(server: str) -> None:
+    # The guard replaces urllib3's private HTTPConnection._new_conn (urllib3 is pinned for that).
+    # If an upgrade renamed it or stopped calling it, connections would bypass the guard: this
+    # server answers 200 to anyone who reaches it, so only the guard can turn that into a refusal.
+    import urllib3.connection
+
+    assert "_new_conn" in vars(urllib3.connection.HTTPConnection)
+    assert request("GET", f"{server}/ok", allow_private=True, timeout=5).status_code == 200
+    with pytest.raises(BlockedURL) as refused:
+        request("GET", f"{server}/ok", allow_private=False, timeout=5)
+    assert str(refused.value).endswith("a private address (127.0.0.1)")

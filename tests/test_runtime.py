@@ -209,8 +209,7 @@ def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides
 
 
 def test_runner_stops_when_its_lease_is_taken_and_leaves_the_state_alone(app, make_instance):
-    from megamsg.runtime.lease import lease_key
-    from megamsg.session_state import state_key
+    from megamsg import keys
     from tests.conftest import REPO, child_env
 
     instance, _ = make_instance()
@@ -222,12 +221,12 @@ def test_runner_stops_when_its_lease_is_taken_and_leaves_the_state_alone(app, ma
     )
     try:
         wait_for(lambda: runner_pid(app, instance["id"]) == runner.pid, 20, what="lease taken")
-        client.set(lease_key(instance["id"]), "elsewhere:1:x", px=60_000)
-        client.hset(state_key(instance["id"]), mapping={"status": "connected", "heartbeat": "1"})
+        client.set(keys.lease(instance["id"]), "elsewhere:1:x", px=60_000)
+        client.hset(keys.state(instance["id"]), mapping={"status": "connected", "heartbeat": "1"})
         assert runner.wait(timeout=app.config["LEASE_SECONDS"] + 10) == 0
-        assert client.get(lease_key(instance["id"])) == b"elsewhere:1:x"
+        assert client.get(keys.lease(instance["id"])) == b"elsewhere:1:x"
         assert (
-            client.hget(state_key(instance["id"]), "status") == b"connected"
+            client.hget(keys.state(instance["id"]), "status") == b"connected"
         )  # the new holder's word stands
     finally:
         if runner.poll() is None:
@@ -301,7 +300,7 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
 
 
 def test_sigterm_lets_the_send_in_progress_finish_first(app, client, connected_instance, supervisors):
-    from megamsg.runtime.session_jobs import claim_key
+    from megamsg import keys
     from tests.conftest import outbox
 
     _, _, headers = connected_instance
@@ -314,7 +313,9 @@ def test_sigterm_lets_the_send_in_progress_finish_first(app, client, connected_i
     assert queued.status_code == 202
     redis_client = redis.Redis.from_url(app.config["REDIS_URL"])
     wait_for(
-        lambda: redis_client.exists(claim_key(queued.get_json()["id"])), 10, what="the send job to start"
+        lambda: redis_client.exists(keys.send_claim(queued.get_json()["id"])),
+        10,
+        what="the send job to start",
     )
     [supervisor] = supervisors.processes
     supervisor.send_signal(signal.SIGTERM)  # mid-send

@@ -12,7 +12,7 @@ import threading
 import pytest
 import redis
 
-from megamsg.queues import session_queue_name
+from megamsg import keys
 from megamsg.web import create_app
 from tests.conftest import REPO, auth_headers, child_env, outbox, wait_for
 from tests.media_samples import make_samples
@@ -195,7 +195,7 @@ def test_not_linked_is_502_at_once_and_nothing_is_enqueued(app, client, make_ins
     assert response.status_code == 502
     assert response.get_json() == {"ok": False, "message": "WhatsApp session is not connected (status: qr)."}
     assert (
-        redis.Redis.from_url(app.config["REDIS_URL"]).llen(f"rq:queue:{session_queue_name(instance['id'])}")
+        redis.Redis.from_url(app.config["REDIS_URL"]).llen(f"rq:queue:{keys.session_queue(instance['id'])}")
         == 0
     )
     assert client.get("/api/whatsapp/messages", headers=headers).get_json()["messages"] == []
@@ -213,7 +213,7 @@ def test_disconnected_is_502_and_nothing_is_enqueued(app, client, connected_inst
         "message": "WhatsApp session is not connected (status: disconnected).",
     }
     queued = redis.Redis.from_url(app.config["REDIS_URL"]).llen(
-        f"rq:queue:{session_queue_name(instance['id'])}"
+        f"rq:queue:{keys.session_queue(instance['id'])}"
     )
     assert queued == 0
     assert client.get("/api/whatsapp/messages", headers=headers).get_json()["messages"] == []

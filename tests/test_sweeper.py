@@ -2,10 +2,9 @@
 
 import redis
 
+from megamsg import keys
 from megamsg.delivery.sweeper import finish_stuck_messages, requeue_stale_webhook_events
 from megamsg.delivery.webhooks import record_event
-from megamsg.queues import webhook_queue_name
-from megamsg.runtime.session_jobs import claim_key
 from megamsg.store import message_log
 
 
@@ -20,7 +19,7 @@ def test_stuck_messages_end_failed_with_the_reason(app, db, make_instance):
         [never["id"], midway["id"]],
     )
     db.conn.commit()
-    client.set(claim_key(midway["id"]), "started")  # a runner began sending, then died
+    client.set(keys.send_claim(midway["id"]), "started")  # a runner began sending, then died
 
     assert finish_stuck_messages(dict(app.config)) == 2
     rows = {m["id"]: m for m in message_log.list_messages(db, instance["id"], 10, None, None)}
@@ -28,7 +27,7 @@ def test_stuck_messages_end_failed_with_the_reason(app, db, make_instance):
     assert rows[midway["id"]]["status"] == "failed" and "delivery is unknown" in rows[midway["id"]]["error"]
     assert rows[fresh["id"]]["status"] == "queued"
     # A runner that comes back later can no longer send the one it never started.
-    assert client.get(claim_key(never["id"])) == b"cancelled"
+    assert client.get(keys.send_claim(never["id"])) == b"cancelled"
 
 
 def test_stale_pending_webhook_events_are_queued_again(app, db, make_instance):
@@ -41,7 +40,7 @@ def test_stale_pending_webhook_events_are_queued_again(app, db, make_instance):
     db.conn.commit()
     assert requeue_stale_webhook_events(dict(app.config)) == 1
     client = redis.Redis.from_url(app.config["REDIS_URL"])
-    name = webhook_queue_name(app.config, instance["id"])
+    name = keys.webhook_queue(app.config, instance["id"])
     queued = [job_id.decode() for job_id in client.lrange(f"rq:queue:{name}", 0, -1)]
     args = [client.hget(f"rq:job:{job_id}", "description").decode() for job_id in queued]
     assert any(old in description for description in args) and not any(new in d for d in args)

@@ -6,7 +6,8 @@ import re
 import pytest
 
 from megamsg.delivery.webhook_config import set_webhook
-from megamsg.delivery.webhooks import list_attempts, record_event
+from megamsg.delivery.webhooks import record_event
+from megamsg.store.webhook_events import list_attempts
 from tests.conftest import csrf_from, login
 from tests.test_webhook_delivery import wait_status
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature

@@ -16,22 +16,22 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 from standardwebhooks import Webhook
 
-from megamsg import job_context, netguard
-from megamsg.delivery.webhook_config import new_secret, rotate_secret, set_webhook, signing_key
+from megamsg import keys, netguard
+from megamsg.config import set_process_config
+from megamsg.delivery.webhook_attempt import retry_after_seconds
+from megamsg.delivery.webhook_config import rotate_secret, set_webhook
 from megamsg.delivery.webhooks import (
     RedeliveryRefused,
     deliver,
-    get_event,
-    list_attempts,
     publish,
     record_event,
     redeliver,
-    retry_after_seconds,
     retry_intervals,
-    sign,
 )
-from megamsg.queues import queue, webhook_queue_names
+from megamsg.queues import queue
+from megamsg.signing import new_secret, sign, signing_key
 from megamsg.store.db import connect
+from megamsg.store.webhook_events import get_event, list_attempts
 from tests.conftest import auth_headers, wait_for
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
 
@@ -86,7 +86,7 @@ def wait_status(app, event_id: str, status: str, timeout: float = 15.0) -> dict:
 
 
 def nothing_queued(app) -> bool:
-    for name in webhook_queue_names(app.config):
+    for name in keys.webhook_queues(app.config):
         webhooks = queue(app.config, name)
         if len(webhooks) or ScheduledJobRegistry(queue=webhooks).count:
             return False
@@ -206,10 +206,9 @@ def test_private_address_refused_without_connecting(app, db, hooked, scripted_re
 @pytest.fixture
 def in_process_jobs(app):
     """Let deliver() run here with the test app's configuration."""
-    previous = job_context._config
-    job_context.set_job_config(dict(app.config))
+    previous = set_process_config(app.config)
     yield
-    job_context._config = previous
+    set_process_config(previous)
 
 
 def test_running_the_job_twice_delivers_once(app, db, hooked, scripted_receiver, in_process_jobs):

@@ -234,10 +234,11 @@ def test_no_message_lost_while_the_events_worker_is_down(private_urls, app, clie
 def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
     private_urls, app, db, make_instance, supervisors
 ):
+    from megamsg import keys
     from megamsg.config import DEFAULTS
     from megamsg.delivery.webhook_config import set_webhook as store_webhook
-    from megamsg.delivery.webhooks import get_event, publish
-    from megamsg.queues import webhook_queue_name
+    from megamsg.delivery.webhooks import publish
+    from megamsg.store.webhook_events import get_event
 
     # Each request is held until the other one is in flight too: only parallel delivery passes.
     both_in_flight = threading.Barrier(2, timeout=5)
@@ -262,7 +263,7 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
         tenants: dict[str, dict] = {}  # one instance per delivery queue (ids are random)
         while len(tenants) < 2:
             instance, _ = make_instance()
-            tenants.setdefault(webhook_queue_name(config, instance["id"]), instance)
+            tenants.setdefault(keys.webhook_queue(config, instance["id"]), instance)
         events = []
         for instance in tenants.values():
             store_webhook(db, instance["id"], f"http://127.0.0.1:{server.server_port}/hook")
@@ -277,9 +278,9 @@ def test_one_slow_receiver_does_not_hold_up_another_instances_delivery(
 
 
 def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make_instance):
-    from megamsg import job_context
+    from megamsg.config import set_process_config
     from megamsg.delivery.events import handle_event
-    from megamsg.delivery.webhooks import get_event, list_events
+    from megamsg.store.webhook_events import get_event, list_events
 
     instance, _ = make_instance()
     event = {
@@ -294,12 +295,11 @@ def test_a_sender_without_a_known_number_is_delivered_with_its_lid(app, db, make
         "is_group": False,
         "media": None,
     }
-    previous = job_context._config
-    job_context.set_job_config(dict(app.config))
+    previous = set_process_config(app.config)
     try:
         assert handle_event(instance["id"], event) == "stored"
     finally:
-        job_context._config = previous
+        set_process_config(previous)
     [listed] = list_events(db, instance["id"], 10, 0)
     message = json.loads(get_event(db, listed["id"])["payload"])["message"]
     assert (message["from"], message["sender_lid"], message["text"]) == ("", "123456789012345@lid", "hi")

@@ -1,22 +1,18 @@
 """Periodic repair: no message stays queued forever, no stored webhook event waits forever."""
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from megamsg.delivery.events import apply_send_result
+from megamsg.clock import iso_ago
+from megamsg.delivery.outcomes import ASYNC_SEND_WINDOW, apply_send_result, cancel_if_not_started
 from megamsg.store.db import connect
 from megamsg.store.instances import get_instance
-from megamsg.web.api.sending import ASYNC_SEND_WINDOW, cancel_if_not_started
+from megamsg.store.webhook_events import stale_pending
 
 log = logging.getLogger(__name__)
 # Longer than any send can legitimately take: the async window plus the send job's own timeout.
 STUCK_MESSAGE_SECONDS = ASYNC_SEND_WINDOW + 600
 STALE_EVENT_SECONDS = 2 * 3600
-
-
-def _ago(seconds: float) -> str:
-    return (datetime.now(UTC) - timedelta(seconds=seconds)).isoformat(timespec="seconds")
 
 
 def finish_stuck_messages(config: dict[str, Any]) -> int:
@@ -25,7 +21,7 @@ def finish_stuck_messages(config: dict[str, Any]) -> int:
     try:
         rows = db.execute(
             "SELECT id, instance_id FROM messages WHERE direction = 'out' AND status = 'queued' AND created_at < ?",
-            [_ago(STUCK_MESSAGE_SECONDS)],
+            [iso_ago(STUCK_MESSAGE_SECONDS)],
         ).fetchall()
         for message_id, instance_id in rows:
             instance = get_instance(db, instance_id)
@@ -37,7 +33,7 @@ def finish_stuck_messages(config: dict[str, Any]) -> int:
                 error = (
                     "The WhatsApp session stopped while sending; delivery is unknown (no receipt arrived)."
                 )
-            apply_send_result(db, instance, message_id, {"ok": False, "error": error}, config)
+            apply_send_result(config, db, instance, message_id, {"ok": False, "error": error})
         return len(rows)
     finally:
         db.conn.close()
@@ -49,10 +45,7 @@ def requeue_stale_webhook_events(config: dict[str, Any]) -> int:
 
     db = connect(config["DATABASE"])
     try:
-        rows = db.execute(
-            "SELECT id, instance_id FROM webhook_events WHERE status = 'pending' AND updated_at < ?",
-            [_ago(STALE_EVENT_SECONDS)],
-        ).fetchall()
+        rows = stale_pending(db, STALE_EVENT_SECONDS)
     finally:
         db.conn.close()
     for event_id, instance_id in rows:

@@ -1,19 +1,15 @@
 """Per-instance webhook URL, signing secret and event selection."""
 
-import base64
-import binascii
 import json
-import secrets
 from urllib.parse import urlsplit
 
 import sqlite_utils
 
 from megamsg import netguard
+from megamsg.signing import new_secret
 
 EVENT_KINDS = ("message", "status", "session")
 MAX_URL_LENGTH = 2048
-SECRET_PREFIX = "whsec_"
-SECRET_BYTES = 24
 
 
 class WebhookConfigError(ValueError):
@@ -65,36 +61,16 @@ def _allowed_with_private(url: str) -> bool:
 def set_webhook_url(db: sqlite_utils.Database, instance_id: str, url: str | None) -> dict:
     """Set or clear (None) the URL; return {url, secret}."""
     clean = None if url is None else validate_url(url)
-    db["instances"].update(instance_id, {"webhook_url": clean})
+    db.table("instances").update(instance_id, {"webhook_url": clean})
     db.conn.commit()
-    row = db["instances"].get(instance_id)
+    row = db.table("instances").get(instance_id)
     return {"url": row["webhook_url"], "secret": row["webhook_secret"]}
-
-
-def new_secret() -> str:
-    """A fresh Standard Webhooks secret: "whsec_" + standard base64 of 24 random bytes."""
-    # Standard (not URL-safe) base64: Standard Webhooks libraries decode the secret with it.
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
-
-
-def signing_key(secret: str) -> bytes:
-    """The HMAC key for a "whsec_…" secret, decoded as the Standard Webhooks libraries do."""
-    body = secret[len(SECRET_PREFIX) :] if secret.startswith(SECRET_PREFIX) else secret
-    try:
-        # Same call as the reference `standardwebhooks` package, so our signatures verify there.
-        key = base64.b64decode(body + "==")
-    except (binascii.Error, ValueError):
-        # Older URL-safe secrets that standard base64 cannot decode at all.
-        key = base64.urlsafe_b64decode(body + "==")
-    if not key:
-        raise WebhookConfigError("webhook secret is empty.")
-    return key
 
 
 def rotate_secret(db: sqlite_utils.Database, instance_id: str) -> str:
     """Issue a new signing secret."""
     secret = new_secret()
-    db["instances"].update(instance_id, {"webhook_secret": secret})
+    db.table("instances").update(instance_id, {"webhook_secret": secret})
     db.conn.commit()
     return secret
 
@@ -127,12 +103,12 @@ def set_webhook(
     changes: dict = {"webhook_url": None if url is None else validate_url(url)}
     if events is not None:
         changes["webhook_events"] = json.dumps(validate_events(events))
-    row = db["instances"].get(instance_id)
+    row = db.table("instances").get(instance_id)
     if not row["webhook_secret"]:
         changes["webhook_secret"] = new_secret()
-    db["instances"].update(instance_id, changes)
+    db.table("instances").update(instance_id, changes)
     db.conn.commit()
-    return webhook_settings(db["instances"].get(instance_id))
+    return webhook_settings(db.table("instances").get(instance_id))
 
 
 def selected_events(instance: dict) -> list[str]:
@@ -146,6 +122,6 @@ def selected_events(instance: dict) -> list[str]:
 def set_selected_events(db: sqlite_utils.Database, instance_id: str, kinds: list[str]) -> list[str]:
     """Store the chosen event kinds (unknown kinds rejected)."""
     chosen = validate_events(kinds)
-    db["instances"].update(instance_id, {"webhook_events": json.dumps(chosen)})
+    db.table("instances").update(instance_id, {"webhook_events": json.dumps(chosen)})
     db.conn.commit()
     return chosen

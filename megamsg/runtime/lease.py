@@ -6,13 +6,15 @@ import uuid
 
 import redis
 
+from megamsg import keys
+from megamsg.redis_conn import as_text
+
+# Exit codes of a runner, read by the supervisor.
+EXIT_LEASE_HELD = 3  # another runner holds the instance: try again later
+EXIT_LEASE_LOST = 4  # the lease could not be kept: the session was ended at once
+
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-
-
-def lease_key(instance_id: str) -> str:
-    """Redis key of an instance's runner lease."""
-    return f"megamsg:lease:{instance_id}"
 
 
 class Lease:
@@ -20,7 +22,7 @@ class Lease:
 
     def __init__(self, client: redis.Redis, instance_id: str, seconds: float):
         self.client = client
-        self.key = lease_key(instance_id)
+        self.key = keys.lease(instance_id)
         self.ms = int(seconds * 1000)
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -39,5 +41,5 @@ class Lease:
 
 def lease_holder(client: redis.Redis, instance_id: str) -> str | None:
     """Who holds the instance's lease (host:pid:nonce), or None."""
-    value = client.get(lease_key(instance_id))
-    return value.decode() if value else None
+    value = client.get(keys.lease(instance_id))
+    return as_text(value) if value else None

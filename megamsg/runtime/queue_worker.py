@@ -5,8 +5,9 @@ import sys
 
 from rq import SimpleWorker
 
-from megamsg.job_context import job_config
-from megamsg.queues import EVENTS, webhook_queue_names
+from megamsg import keys
+from megamsg.config import process_config
+from megamsg.queues import MegamsgJob
 from megamsg.redis_conn import get_redis
 from megamsg.runtime.parent_watch import stop_when_orphaned
 
@@ -14,11 +15,11 @@ from megamsg.runtime.parent_watch import stop_when_orphaned
 def main() -> int:
     """Work until SIGTERM/SIGINT (warm shutdown: the current job finishes)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = job_config()
+    config = process_config()
     stop_when_orphaned()
     # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
-    names = sys.argv[1:] or [EVENTS, *webhook_queue_names(config)]
-    worker = SimpleWorker(names, connection=get_redis(config))
+    names = sys.argv[1:] or [keys.EVENTS_QUEUE, *keys.webhook_queues(config)]
+    worker = SimpleWorker(names, connection=get_redis(config), job_class=MegamsgJob)
     worker.work(with_scheduler=True, logging_level="WARNING")
     return 0
 

@@ -14,24 +14,17 @@ import time
 
 from rq import SimpleWorker
 
-from megamsg.job_context import job_config
-from megamsg.queues import queue, session_queue_name
+from megamsg import keys
+from megamsg.config import process_config
+from megamsg.queues import MegamsgJob, queue
 from megamsg.redis_conn import get_redis
 from megamsg.runtime.drivers import load_driver
-from megamsg.runtime.lease import Lease
+from megamsg.runtime.lease import EXIT_LEASE_HELD, EXIT_LEASE_LOST, Lease
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.runner_sink import RunnerSink
 from megamsg.runtime.session_jobs import set_active
-from megamsg.session_state import state_key
 
-EXIT_LEASE_HELD = 3
-EXIT_LEASE_LOST = 4
 log = logging.getLogger("megamsg.runtime.runner")
-
-
-def deleted_key(instance_id: str) -> str:
-    """Set by the web when an instance is deleted, so its runner also forgets the session."""
-    return f"megamsg:deleted:{instance_id}"
 
 
 class LeaseKeeper:
@@ -93,7 +86,7 @@ class LeaseKeeper:
 
 def run(instance_id: str) -> int:
     """Serve one instance until SIGTERM; return the exit code."""
-    config = job_config()
+    config = process_config()
     client = get_redis(config)
     # Lease calls time out well within the lease, so a hung Redis cannot keep a stale session.
     lease_client = get_redis(config, timeout=max(0.5, config["LEASE_SECONDS"] / 5))
@@ -118,8 +111,9 @@ def run(instance_id: str) -> int:
     try:
         driver.start()
         worker = SimpleWorker(
-            [queue(config, session_queue_name(instance_id))],
+            [queue(config, keys.session_queue(instance_id))],
             connection=client,
+            job_class=MegamsgJob,
             name=f"runner-{instance_id}-{os.getpid()}",
         )
         worker.work(logging_level="WARNING")
@@ -127,7 +121,7 @@ def run(instance_id: str) -> int:
         # The keeper goes on renewing (and watching) until the client is closed.
         deleted = False
         try:
-            deleted = bool(client.exists(deleted_key(instance_id)))
+            deleted = bool(client.exists(keys.deleted(instance_id)))
             if deleted:
                 driver.logout()
         except Exception:  # noqa: BLE001 - best effort while shutting down
@@ -138,9 +132,9 @@ def run(instance_id: str) -> int:
             if lease.renew():  # only while the instance is still ours: never overwrite a successor
                 if deleted:
                     driver.forget()
-                    client.delete(state_key(instance_id))
+                    client.delete(keys.state(instance_id))
                 else:
-                    client.hset(state_key(instance_id), mapping={"heartbeat": "0", "status": "starting"})
+                    client.hset(keys.state(instance_id), mapping={"heartbeat": "0", "status": "starting"})
             lease.release()
         except Exception:  # noqa: BLE001 - Redis gone: the lease simply expires
             log.exception("could not release the lease of %s", instance_id)

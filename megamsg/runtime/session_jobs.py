@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from megamsg.redis_conn import get_redis
+from megamsg import keys
+from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
 
 _active: dict[str, Any] = {}
@@ -19,30 +20,21 @@ def _driver(instance_id: str) -> Driver:
     return _active["driver"]
 
 
-def claim_key(message_id: str) -> str:
-    """Decides, once, whether a send starts or was cancelled by the waiting web request."""
-    return f"megamsg:sendclaim:{message_id}"
-
-
-def outgoing_media_key(message_id: str) -> str:
-    """Where the web parks an outgoing message's media bytes for the runner."""
-    return f"megamsg:outmedia:{message_id}"
-
-
 def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
     """Send one message; the outcome also goes to the events queue for the message log."""
     driver = _driver(instance_id)
     sink = _active["sink"]
     client = get_redis(sink.config)
-    if not client.set(claim_key(message["id"]), "started", nx=True, ex=24 * 3600):
+    if not client.set(keys.send_claim(message["id"]), "started", nx=True, ex=24 * 3600):
         return {"ok": False, "cancelled": True, "error": "cancelled before it started"}
     media = None
     if message.get("has_media"):
-        media = client.get(outgoing_media_key(message["id"]))
-        if media is None:
-            outcome = {"ok": False, "error": "media expired before the message could be sent"}
-            sink.emit({"kind": "send_result", "message_id": message["id"], **outcome})
-            return outcome
+        parked = client.get(keys.outgoing_media(message["id"]))
+        if parked is None:
+            expired = {"ok": False, "error": "media expired before the message could be sent"}
+            sink.emit({"kind": "send_result", "message_id": message["id"], **expired})
+            return expired
+        media = as_bytes(parked)
     outgoing = OutgoingMessage(
         id=message["id"],
         to=message["to"],
@@ -54,15 +46,16 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
         file_name=message.get("file_name"),
         ptt=bool(message.get("ptt")),
     )
+    outcome: dict[str, Any]
     try:
         wa_id = driver.send(outgoing)
-        outcome: dict[str, Any] = {"ok": True, "wa_id": wa_id}
+        outcome = {"ok": True, "wa_id": wa_id}
     except DriverError as exc:
         outcome = {"ok": False, "error": str(exc), "status": driver.status()}
     except Exception as exc:  # noqa: BLE001 - a driver bug must still end the message as failed
         outcome = {"ok": False, "error": f"WhatsApp client error: {type(exc).__name__}: {exc}"}
     finally:
-        client.delete(outgoing_media_key(message["id"]))
+        client.delete(keys.outgoing_media(message["id"]))
     sink.emit({"kind": "send_result", "message_id": message["id"], **outcome})
     return outcome
 

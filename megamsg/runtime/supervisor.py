@@ -1,4 +1,4 @@
-"""The worker supervisor (`python worker.py`): one runner per instance, plus the queue worker.
+"""The worker supervisor (`python worker.py`): one runner per instance, plus the events and webhook workers.
 
 It never imports neonize. Each runner is a fresh interpreter (subprocess, never fork) that
 takes the instance's Redis lease itself, so two supervisors sharing Redis never run one
@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from megamsg import keys
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.sweeper import sweep
-from megamsg.queues import EVENTS, webhook_queue_names
 from megamsg.redis_conn import get_redis, redis_url
-from megamsg.runtime.lease import lease_holder
-from megamsg.runtime.runner import EXIT_LEASE_HELD
+from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
 from megamsg.store.db import connect, migrate
 
 log = logging.getLogger("megamsg.runtime.supervisor")
@@ -58,10 +57,10 @@ class Supervisor:
         # webhook workers, each serving its share of the instances, so one tenant's slow receiver
         # does not hold up everyone's deliveries while each instance's events stay in order.
         self.queue_workers = [
-            Child("events-worker", [sys.executable, "-m", "megamsg.runtime.queue_worker", EVENTS]),
+            Child("events-worker", [sys.executable, "-m", "megamsg.runtime.queue_worker", keys.EVENTS_QUEUE]),
             *(
                 Child(f"{name}-worker", [sys.executable, "-m", "megamsg.runtime.queue_worker", name])
-                for name in webhook_queue_names(config)
+                for name in keys.webhook_queues(config)
             ),
         ]
         self.stop_requested = False
@@ -183,21 +182,25 @@ class Supervisor:
 
     def shutdown(self) -> None:
         """SIGTERM every child, wait up to the grace period, then SIGKILL what is left."""
-        children = [c for c in [*self.runners.values(), *self.queue_workers] if c.process is not None]
-        for child in children:
+        running = [
+            (child.name, child.process)
+            for child in [*self.runners.values(), *self.queue_workers]
+            if child.process is not None
+        ]
+        for _name, process in running:
             try:
-                child.process.terminate()
+                process.terminate()
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in children:
+        for name, process in running:
             remaining = max(0.0, deadline - time.monotonic())
             try:
-                child.process.wait(timeout=remaining)
+                process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in time; killing it", child.name)
-                child.process.kill()
-                child.process.wait()
+                log.warning("%s did not stop in time; killing it", name)
+                process.kill()
+                process.wait()
         log.info("supervisor stopped")
 
 

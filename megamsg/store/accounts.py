@@ -3,7 +3,8 @@
 import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from megamsg.store.db import now_iso
+from megamsg.clock import now_iso
+from megamsg.store.db import first_row
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so both paths cost the same.
@@ -23,17 +24,16 @@ def create_user(db: sqlite_utils.Database, email: str, password: str, is_admin: 
     """Create a user; raise AccountError for bad input or a duplicate email."""
     validate_new_user(db, email, password)
     email = normalise_email(email)
-    table = db["users"]
-    table.insert(
-        {
-            "email": email,
-            "password_hash": generate_password_hash(password),
-            "is_admin": int(is_admin),
-            "created_at": now_iso(),
-        }
-    )
+    row: dict = {
+        "email": email,
+        "password_hash": generate_password_hash(password),
+        "is_admin": int(is_admin),
+        "created_at": now_iso(),
+    }
+    table = db.table("users")
+    table.insert(row)
     db.conn.commit()
-    return user_by_email(db, email)
+    return {"id": table.last_pk, **row}
 
 
 def validate_new_user(db: sqlite_utils.Database, email: str, password: str) -> None:
@@ -49,14 +49,12 @@ def validate_new_user(db: sqlite_utils.Database, email: str, password: str) -> N
 
 def user_by_email(db: sqlite_utils.Database, email: str) -> dict | None:
     """The user with that email, or None."""
-    rows = list(db["users"].rows_where("email = ?", [normalise_email(email)]))
-    return rows[0] if rows else None
+    return first_row(db, "SELECT * FROM users WHERE email = ?", [normalise_email(email)])
 
 
 def user_by_id(db: sqlite_utils.Database, user_id: int) -> dict | None:
     """The user with that id, or None."""
-    rows = list(db["users"].rows_where("id = ?", [user_id]))
-    return rows[0] if rows else None
+    return first_row(db, "SELECT * FROM users WHERE id = ?", [user_id])
 
 
 def authenticate(db: sqlite_utils.Database, email: str, password: str) -> dict | None:

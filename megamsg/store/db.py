@@ -4,7 +4,6 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -58,6 +57,8 @@ def migrate(path: str) -> list[int]:
         db.conn.close()
 
 
-def now_iso() -> str:
-    """Current UTC time as ISO 8601 with offset."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def first_row(db: sqlite_utils.Database, sql: str, params: list | tuple = ()) -> dict | None:
+    """The first row of a query as a dict, or None."""
+    for row in db.query(sql, params):
+        return dict(row)
+    return None

@@ -10,8 +10,9 @@ from typing import Any
 
 import sqlite_utils
 
+from megamsg.clock import now_iso
 from megamsg.errors import ApiError
-from megamsg.store.db import now_iso
+from megamsg.store.db import first_row
 
 WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
@@ -46,8 +47,9 @@ def _expired(created_at: str) -> bool:
 
 
 def _row(db: sqlite_utils.Database, instance_id: str, key: str) -> dict | None:
-    rows = list(db["idempotency_keys"].rows_where("instance_id = ? AND key = ?", [instance_id, key]))
-    return rows[0] if rows else None
+    return first_row(
+        db, "SELECT * FROM idempotency_keys WHERE instance_id = ? AND key = ?", [instance_id, key]
+    )
 
 
 def _older_than(created_at: str, seconds: float) -> bool:

@@ -6,8 +6,10 @@ import secrets
 
 import sqlite_utils
 
-from megamsg.delivery.webhook_config import new_secret
-from megamsg.store.db import now_iso
+from megamsg.clock import now_iso
+from megamsg.ids import new_instance_id
+from megamsg.signing import new_secret
+from megamsg.store.db import first_row
 
 TOKEN_BYTES = 32  # 64 hex characters, as the contract promises
 
@@ -15,11 +17,6 @@ TOKEN_BYTES = 32  # 64 hex characters, as the contract promises
 def hash_token(token: str) -> str:
     """SHA-256 hex digest of a token (only the hash is stored)."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_instance_id() -> str:
-    """An unguessable instance id."""
-    return "inst_" + secrets.token_hex(12)
 
 
 def new_token() -> str:
@@ -44,15 +41,14 @@ def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tupl
         "webhook_events": None,
         "created_at": now_iso(),
     }
-    db["instances"].insert(row)
+    db.table("instances").insert(row)
     db.conn.commit()
     return row, token
 
 
 def get_instance(db: sqlite_utils.Database, instance_id: str) -> dict | None:
     """The instance with that id, or None."""
-    rows = list(db["instances"].rows_where("id = ?", [instance_id]))
-    return rows[0] if rows else None
+    return first_row(db, "SELECT * FROM instances WHERE id = ?", [instance_id])
 
 
 def visible_instance(db: sqlite_utils.Database, user: dict, instance_id: str) -> dict | None:
@@ -79,7 +75,9 @@ def list_instances(db: sqlite_utils.Database, user: dict | None = None) -> list[
 def rotate_token(db: sqlite_utils.Database, instance_id: str) -> str:
     """Replace the instance's token; return the new clear token."""
     token = new_token()
-    db["instances"].update(instance_id, {"token_hash": hash_token(token), "token_rotated_at": now_iso()})
+    db.table("instances").update(
+        instance_id, {"token_hash": hash_token(token), "token_rotated_at": now_iso()}
+    )
     db.conn.commit()
     return token
 

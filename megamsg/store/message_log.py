@@ -1,20 +1,16 @@
 """The message log: every message in both directions with its status history."""
 
-import secrets
 import sqlite3
 from typing import Any
 
 import sqlite_utils
 
-from megamsg.store.db import immediate, insert_row, now_iso
+from megamsg.clock import now_iso
+from megamsg.ids import new_message_id
+from megamsg.store.db import first_row, immediate, insert_row
 
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
 FINAL = {"sent", "delivered", "read", "played", "failed"}
-
-
-def new_message_id() -> str:
-    """A message id in WhatsApp's usual shape (the simulator keeps it as the network id)."""
-    return "3EB0" + secrets.token_hex(8).upper()
 
 
 def _next_seq(db: sqlite_utils.Database, instance_id: str) -> int:
@@ -59,7 +55,10 @@ def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[st
             "SELECT id FROM messages WHERE instance_id = ? AND wa_id = ? AND direction = 'in'",
             [instance_id, fields["wa_id"]],
         ).fetchone()
-        return get_message(db, instance_id, existing[0]), False
+        row = get_message(db, instance_id, existing[0]) if existing else None
+        if row is None:
+            raise  # the conflict was on something else: not ours to hide
+        return row, False
 
 
 def set_status(
@@ -92,14 +91,11 @@ def set_status(
 
 def get_message(db: sqlite_utils.Database, instance_id: str, message_id: str) -> dict | None:
     """A message of this instance by MegaMsg id or WhatsApp id."""
-    row = db.execute(
+    return first_row(
+        db,
         "SELECT * FROM messages WHERE instance_id = ? AND (id = ? OR wa_id = ?) ORDER BY seq LIMIT 1",
         [instance_id, message_id, message_id],
-    ).fetchone()
-    if row is None:
-        return None
-    columns = [d[0] for d in db.execute("SELECT * FROM messages LIMIT 0").description]
-    return dict(zip(columns, row, strict=True))
+    )
 
 
 def history(db: sqlite_utils.Database, message_id: str) -> list[dict]:
@@ -131,10 +127,14 @@ def list_messages(
 
 def find_outgoing_by_wa_id(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> dict | None:
     """The outgoing message WhatsApp knows by wa_id."""
-    rows = list(
-        db.query(
-            "SELECT * FROM messages WHERE instance_id = ? AND direction = 'out' AND wa_id = ?",
-            [instance_id, wa_id],
-        )
+    return first_row(
+        db,
+        "SELECT * FROM messages WHERE instance_id = ? AND direction = 'out' AND wa_id = ?",
+        [instance_id, wa_id],
     )
-    return rows[0] if rows else None
+
+
+def set_media_path(db: sqlite_utils.Database, message_id: str, path: str) -> None:
+    """Note where an incoming message's media was stored."""
+    with db.conn:
+        db.execute("UPDATE messages SET media_path = ? WHERE id = ?", [path, message_id])

@@ -6,7 +6,7 @@ import sqlite_utils
 
 
 def _m001_initial(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {
             "id": int,
             "email": str,
@@ -18,8 +18,8 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         not_null={"email", "password_hash"},
         defaults={"is_admin": 0},
     )
-    db["users"].create_index(["email"], unique=True)
-    db["instances"].create(
+    db.table("users").create_index(["email"], unique=True)
+    db.table("instances").create(
         {
             "id": str,
             "owner_id": int,
@@ -35,12 +35,12 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("owner_id", "users", "id")],
         not_null={"owner_id", "name", "token_hash"},
     )
-    db["instances"].create_index(["owner_id"])
-    db["settings"].create({"key": str, "value": str}, pk="key")
+    db.table("instances").create_index(["owner_id"])
+    db.table("settings").create({"key": str, "value": str}, pk="key")
 
 
 def _m002_messages(db: sqlite_utils.Database) -> None:
-    db["messages"].create(
+    db.table("messages").create(
         {
             "id": str,
             "instance_id": str,
@@ -68,14 +68,14 @@ def _m002_messages(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["messages"].create_index(["instance_id", "seq"])
-    db["messages"].create_index(["instance_id", "wa_id"])
-    db["message_status"].create(
+    db.table("messages").create_index(["instance_id", "seq"])
+    db.table("messages").create_index(["instance_id", "wa_id"])
+    db.table("message_status").create(
         {"id": int, "message_id": str, "status": str, "error": str, "at": str},
         pk="id",
     )
-    db["message_status"].create_index(["message_id"])
-    db["idempotency_keys"].create(
+    db.table("message_status").create_index(["message_id"])
+    db.table("idempotency_keys").create(
         {
             "instance_id": str,
             "key": str,
@@ -90,7 +90,7 @@ def _m002_messages(db: sqlite_utils.Database) -> None:
 
 
 def _m003_webhooks(db: sqlite_utils.Database) -> None:
-    db["webhook_events"].create(
+    db.table("webhook_events").create(
         {
             "id": str,  # webhook-id, stable across attempts
             "instance_id": str,
@@ -105,8 +105,8 @@ def _m003_webhooks(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["webhook_events"].create_index(["instance_id", "created_at"])
-    db["webhook_deliveries"].create(
+    db.table("webhook_events").create_index(["instance_id", "created_at"])
+    db.table("webhook_deliveries").create(
         {
             "id": int,
             "event_id": str,
@@ -120,7 +120,7 @@ def _m003_webhooks(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["webhook_deliveries"].create_index(["event_id"])
+    db.table("webhook_deliveries").create_index(["event_id"])
 
 
 def _m004_unique_constraints(db: sqlite_utils.Database) -> None:

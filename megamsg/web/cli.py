@@ -9,6 +9,7 @@ import sqlite_utils
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from megamsg.config import DRIVERS
 from megamsg.redis_conn import describe, get_redis
 from megamsg.session_state import mark_deleted
 from megamsg.store import accounts, instances
@@ -170,8 +171,6 @@ def doctor_command() -> None:
 
     ok, detail = probe_neonize()
     report(ok, "neonize", detail, fatal=uses_neonize)
-    from megamsg.runtime.drivers import DRIVERS
-
     driver = config["WHATSAPP_DRIVER"]
     known = driver in DRIVERS
     report(known, "driver", driver if known else f"{driver!r} is not one of {', '.join(DRIVERS)}")

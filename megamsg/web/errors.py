@@ -3,7 +3,7 @@
 import logging
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from megamsg.errors import MESSAGES, ApiError
 
@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
         if status == 400 and error.description and "JSON" in str(error.description):
             message = "Malformed JSON body."
         headers = {}
-        if status == 405 and error.valid_methods:
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
         return error_response(status, message, headers)
 

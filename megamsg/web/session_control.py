@@ -7,8 +7,9 @@ from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.results import Result
 
+from megamsg import keys
 from megamsg.errors import ApiError
-from megamsg.queues import queue, session_queue_name
+from megamsg.queues import queue
 from megamsg.session_state import read_state
 
 CONTROL_TIMEOUT = 10.0
@@ -49,7 +50,7 @@ def call_runner(
 ) -> dict[str, Any]:
     """Run a control action in the instance's runner; 502 if it does not answer in time."""
     require_live_runner(config, instance_id)
-    job = queue(config, session_queue_name(instance_id)).enqueue_call(
+    job = queue(config, keys.session_queue(instance_id)).enqueue_call(
         "megamsg.runtime.session_jobs.control",
         args=(instance_id, action, params),
         ttl=math.ceil(timeout),  # never runs later than the caller cares

@@ -8,17 +8,12 @@ from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
 from megamsg.phone import PhoneError, normalise_phone
-from megamsg.session_state import read_state
+from megamsg.session_state import public_status, read_state
 from megamsg.web.api.auth import require_instance
 from megamsg.web.session_control import call_runner
 from megamsg.web.validation import json_object
 
 bp = Blueprint("instance", __name__, url_prefix="/whatsapp/instance")
-
-
-def public_status(state: dict) -> str:
-    """Contract status; a runner that is not (yet) alive reads as 'starting'."""
-    return state["status"] if state["alive"] else "starting"
 
 
 def qr_svg(payload: str) -> str:

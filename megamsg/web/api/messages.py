@@ -1,11 +1,14 @@
 """POST /api/whatsapp/messages/send and the message log."""
 
+from dataclasses import dataclass
+
 import sqlite_utils
 from flask import Blueprint, current_app, g, jsonify, request, send_file
 from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
-from megamsg.session_state import read_state
+from megamsg.media import MediaError, load_media
+from megamsg.session_state import public_status, read_state
 from megamsg.store import idempotency, message_log
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.rate_limit import check_rate
@@ -20,11 +23,20 @@ bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
 MAX_LIMIT = 100
 
 
-def _not_connected_error(state: dict) -> ApiError | None:
-    status = state["status"] if state["alive"] else "starting"
-    if status != "connected":
-        return ApiError(502, f"WhatsApp session is not connected (status: {status}).")
-    return None
+@dataclass
+class _Claim:
+    """This request's hold on its Idempotency-Key, and the message it queued (if it got that far)."""
+
+    db: sqlite_utils.Database
+    instance_id: str
+    key: str
+    token: str
+    message_id: str | None = None
+
+    def attach(self, row: dict) -> None:
+        """Called before the job is queued: from here on a retry must never send again."""
+        idempotency.attach_message(self.db, self.instance_id, self.key, self.token, row["id"])
+        self.message_id = row["id"]
 
 
 @bp.post("/messages/send")
@@ -32,7 +44,8 @@ def _not_connected_error(state: dict) -> ApiError | None:
 def send() -> ResponseReturnValue:
     """Send a text or media message through the instance's WhatsApp session."""
     config = current_app.config
-    check_rate(config, g.instance["id"])
+    instance = g.instance
+    check_rate(config, instance["id"])
     body = json_object()
     send_request = validate_send(body)
     db = get_db()
@@ -41,7 +54,7 @@ def send() -> ResponseReturnValue:
     if key is not None:
         outcome = idempotency.begin(
             db,
-            g.instance["id"],
+            instance["id"],
             key,
             idempotency.request_fingerprint(body),
             wait_seconds=float(config["SEND_TIMEOUT"]) + 30,
@@ -52,51 +65,42 @@ def send() -> ResponseReturnValue:
             response.status_code = outcome.status
             response.headers["Idempotent-Replayed"] = "true"
             return response
-        claim = outcome
-    g.idempotency_key, g.idempotency_claim = key, claim
+        claim = _Claim(db, instance["id"], key, outcome)
     try:
-        status, answer, message_id = _send(config, db, send_request)
+        status, answer, message_id = _send(config, db, instance, send_request, claim)
     except Exception:
         # Only free the key if nothing was queued; otherwise a retry could send twice.
-        if claim is not None and not g.get("queued_message_id"):
-            idempotency.abandon(db, g.instance["id"], key, claim)
+        if claim is not None and claim.message_id is None:
+            idempotency.abandon(db, instance["id"], claim.key, claim.token)
         raise
     if claim is not None:
-        idempotency.finish(db, g.instance["id"], key, claim, status, answer, message_id)
+        idempotency.finish(db, instance["id"], claim.key, claim.token, status, answer, message_id)
     response = jsonify(answer)
     response.status_code = status
     return response
 
 
-def _send(config: dict, db: sqlite_utils.Database, send_request: SendRequest) -> tuple[int, dict, str | None]:
+def _send(
+    config: dict, db: sqlite_utils.Database, instance: dict, send_request: SendRequest, claim: _Claim | None
+) -> tuple[int, dict, str | None]:
     """(status, body, message id) for a validated request."""
-    error = _not_connected_error(read_state(config, g.instance["id"]))
-    if error is not None:
-        raise error
+    status = public_status(read_state(config, instance["id"]))
+    if status != "connected":
+        raise ApiError(502, f"WhatsApp session is not connected (status: {status}).")
     media = None
     if send_request.media is not None:
-        from megamsg.media import MediaError, load_media
-
         try:
             media = load_media(send_request.media, send_request.type, config)
         except MediaError as exc:
             raise ApiError(422, str(exc)) from None
-
-    def recorded(row: dict) -> None:
-        # Before the job is queued: from here on a retry must never send again.
-        if g.idempotency_claim is not None:
-            idempotency.attach_message(
-                db, g.instance["id"], g.idempotency_key, g.idempotency_claim, row["id"]
-            )
-        g.queued_message_id = row["id"]
-
-    row, job = enqueue_send(config, db, g.instance, send_request, media, on_recorded=recorded)
+    on_recorded = claim.attach if claim is not None else None
+    row, job = enqueue_send(config, db, instance, send_request, media, on_recorded=on_recorded)
     answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}
     if send_request.ignored_fields:
         answer["ignored_fields"] = send_request.ignored_fields
     if send_request.is_async:
         return 202, {**answer, "status": "queued"}, row["id"]
-    sent, error_text = wait_for_send(config, db, g.instance, row, job)
+    sent, error_text = wait_for_send(config, db, instance, row, job)
     if not sent:
         return 502, {"ok": False, "message": error_text, "id": row["id"], "status": "failed"}, row["id"]
     return 200, {**answer, "status": "sent"}, row["id"]

@@ -3,6 +3,7 @@
 import time
 from typing import Any
 
+from megamsg import keys
 from megamsg.errors import ApiError
 from megamsg.redis_conn import get_redis
 
@@ -14,7 +15,7 @@ def check_rate(config: dict[str, Any], instance_id: str) -> None:
         return
     now = time.time()
     window = int(now // 60)
-    key = f"megamsg:rate:{instance_id}:{window}"
+    key = keys.rate_window(instance_id, window)
     pipe = get_redis(config).pipeline()
     pipe.incr(key)
     pipe.expire(key, 120)

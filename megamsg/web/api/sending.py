@@ -7,18 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from megamsg.delivery.events import apply_send_result
-from megamsg.queues import EVENTS, queue, session_queue_name
+from megamsg import keys
+from megamsg.delivery.outcomes import (
+    ASYNC_SEND_WINDOW,
+    apply_send_result,
+    cancel_if_not_started,
+    expire_unsent,
+)
+from megamsg.queues import queue
 from megamsg.redis_conn import get_redis
-from megamsg.runtime.session_jobs import claim_key, outgoing_media_key
 from megamsg.store import message_log
 from megamsg.web.api.send_request import SendRequest
 from megamsg.web.session_control import cancel_quietly, wait_result
 
 if TYPE_CHECKING:
     from megamsg.media import Media
-
-ASYNC_SEND_WINDOW = 300  # seconds an async message may wait for its session before it fails
 
 
 def enqueue_send(
@@ -52,7 +55,9 @@ def enqueue_send(
         return row, _enqueue(config, instance, request, media, row)
     except Exception:
         # Nothing was queued: end the record now rather than leave it queued.
-        apply_send_result(db, instance, row["id"], {"ok": False, "error": "could not queue the message"})
+        apply_send_result(
+            config, db, instance, row["id"], {"ok": False, "error": "could not queue the message"}
+        )
         raise
 
 
@@ -62,8 +67,8 @@ def _enqueue(
     window = ASYNC_SEND_WINDOW if request.is_async else math.ceil(config["SEND_TIMEOUT"])
     client = get_redis(config)
     if media is not None:
-        client.set(outgoing_media_key(row["id"]), media.data, ex=window + 120)
-    job = queue(config, session_queue_name(instance["id"])).enqueue_call(
+        client.set(keys.outgoing_media(row["id"]), media.data, ex=window + 120)
+    job = queue(config, keys.session_queue(instance["id"])).enqueue_call(
         "megamsg.runtime.session_jobs.send",
         args=(
             instance["id"],
@@ -86,19 +91,14 @@ def _enqueue(
     )
     if request.is_async:
         # A scheduled check ends the message as failed if it never started.
-        queue(config, EVENTS).enqueue_in(
+        queue(config, keys.EVENTS_QUEUE).enqueue_in(
             timedelta(seconds=window + 5),
-            "megamsg.web.api.sending.expire_unsent",
+            expire_unsent,
             instance["id"],
             row["id"],
             window,
         )
     return job
-
-
-def cancel_if_not_started(config: dict[str, Any], message_id: str) -> bool:
-    """True if the send had not started and now never will."""
-    return bool(get_redis(config).set(claim_key(message_id), "cancelled", nx=True, ex=24 * 3600))
 
 
 def wait_for_send(
@@ -116,28 +116,9 @@ def wait_for_send(
                 f"WhatsApp session did not confirm within {timeout:g} seconds; the message may still be sent "
                 f"(check GET /api/whatsapp/messages/{row['id']})."
             )
-        apply_send_result(db, instance, row["id"], {"ok": False, "error": error})
+        apply_send_result(config, db, instance, row["id"], {"ok": False, "error": error})
         return False, error
     if outcome.get("cancelled"):
         return False, "The send was cancelled."
-    apply_send_result(db, instance, row["id"], outcome)
+    apply_send_result(config, db, instance, row["id"], outcome)
     return bool(outcome.get("ok")), outcome.get("error")
-
-
-def expire_unsent(instance_id: str, message_id: str, window: int) -> str:
-    """Scheduled job: fail an async message whose session never picked it up."""
-    from megamsg.job_context import job_config, job_db
-    from megamsg.store.instances import get_instance
-
-    config = job_config()
-    if not cancel_if_not_started(config, message_id):
-        return "started"
-    db = job_db()
-    try:
-        instance = get_instance(db, instance_id)
-        if instance is None:
-            return "instance gone"
-        error = f"WhatsApp session did not pick the message up within {window} seconds; it was not sent."
-        return apply_send_result(db, instance, message_id, {"ok": False, "error": error})
-    finally:
-        db.conn.close()

@@ -2,14 +2,16 @@
 
 import base64
 import binascii
+import json
+from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 
+from megamsg import keys
 from megamsg.errors import ApiError
 from megamsg.phone import PhoneError, normalise_phone
 from megamsg.redis_conn import get_redis
-from megamsg.runtime.drivers.simulator import read_outbox
 from megamsg.web.api.auth import require_instance
 from megamsg.web.session_control import call_runner
 from megamsg.web.validation import json_object, optional_string
@@ -162,4 +164,10 @@ def delay_next() -> ResponseReturnValue:
 @require_instance
 def outbox() -> ResponseReturnValue:
     """What reached the simulated network, oldest first."""
-    return jsonify({"ok": True, "messages": read_outbox(get_redis(current_app.config), g.instance["id"])})
+    return jsonify({"ok": True, "messages": read_outbox(current_app.config, g.instance["id"])})
+
+
+def read_outbox(config: dict[str, Any], instance_id: str) -> list[dict[str, Any]]:
+    """What the simulator driver recorded as sent to the network, oldest first."""
+    items = get_redis(config).lrange(keys.simulator(instance_id, "outbox"), 0, -1)
+    return [json.loads(item) for item in items]

@@ -10,7 +10,6 @@ from megamsg.delivery.webhook_config import (
     webhook_settings,
 )
 from megamsg.errors import ApiError
-from megamsg.store.instances import get_instance
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.messages import json_object
 from megamsg.web.db import get_db
@@ -22,7 +21,7 @@ bp = Blueprint("webhook", __name__, url_prefix="/whatsapp/instance")
 @require_instance
 def get_webhook() -> ResponseReturnValue:
     """The instance's webhook URL, signing secret and event kinds."""
-    return jsonify({"ok": True, **webhook_settings(get_instance(get_db(), g.instance["id"]))})
+    return jsonify({"ok": True, **webhook_settings(g.instance)})
 
 
 @bp.put("/webhook")

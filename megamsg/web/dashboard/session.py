@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
 from megamsg.phone import PhoneError, normalise_phone
-from megamsg.session_state import read_state
-from megamsg.web.api.instance import public_status, qr_svg
+from megamsg.session_state import public_status, read_state
+from megamsg.web.api.instance import qr_svg
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.session_control import call_runner
 

@@ -2,11 +2,12 @@
 
 from typing import Any
 
+from megamsg import keys
 from megamsg.redis_conn import get_redis
 
 
 def _keys(scope: str, subjects: list[str]) -> list[str]:
-    return [f"megamsg:throttle:{scope}:{subject}" for subject in subjects if subject]
+    return [keys.login_failures(scope, subject) for subject in subjects if subject]
 
 
 def locked_for(config: dict[str, Any], scope: str, subjects: list[str]) -> int:
@@ -33,6 +34,6 @@ def record_failure(config: dict[str, Any], scope: str, subjects: list[str]) -> N
 
 def clear(config: dict[str, Any], scope: str, subjects: list[str]) -> None:
     """Forget failures after a success."""
-    keys = _keys(scope, subjects)
-    if keys:
-        get_redis(config).delete(*keys)
+    names = _keys(scope, subjects)
+    if names:
+        get_redis(config).delete(*names)

@@ -14,7 +14,7 @@ from megamsg.delivery.webhook_config import (
     selected_events,
     set_webhook,
 )
-from megamsg.store import instances
+from megamsg.store import webhook_events
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
 
@@ -24,7 +24,7 @@ PAGE_SIZE = 20
 
 
 def _event_or_404(instance: dict, event_id: str) -> dict:
-    event = webhook_delivery.get_event(get_db(), event_id, instance_id=instance["id"])
+    event = webhook_events.get_event(get_db(), event_id, instance_id=instance["id"])
     if event is None:
         abort(404)
     return event
@@ -41,7 +41,7 @@ def _render_settings(
     instance: dict, reveal: bool = False, status: int = 200, form_url: str | None = None
 ) -> ResponseReturnValue:
     page = _page_number()
-    rows = webhook_delivery.list_events(get_db(), instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    rows = webhook_events.list_events(get_db(), instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     return (
         render_template(
             "webhooks.html",
@@ -96,10 +96,10 @@ def reveal_secret(instance_id: str) -> ResponseReturnValue:
 @login_required
 def rotate(instance_id: str) -> ResponseReturnValue:
     """Issue a new signing secret; the old one stops being used at once."""
-    own_instance_or_404(instance_id)
-    rotate_secret(get_db(), instance_id)
+    instance = own_instance_or_404(instance_id)
+    secret = rotate_secret(get_db(), instance_id)
     flash("New signing secret issued. Update your receiver: deliveries are now signed with it.", "ok")
-    return _render_settings(instances.get_instance(get_db(), instance_id), reveal=True)
+    return _render_settings({**instance, "webhook_secret": secret}, reveal=True)
 
 
 @bp.post("/instances/<instance_id>/webhooks/test")
@@ -126,7 +126,7 @@ def event_detail(instance_id: str, event_id: str) -> ResponseReturnValue:
         instance=instance,
         event=event,
         payload=json.dumps(json.loads(event["payload"]), indent=2, ensure_ascii=False),
-        attempts=webhook_delivery.list_attempts(get_db(), event_id),
+        attempts=webhook_events.list_attempts(get_db(), event_id),
     )
 
 
