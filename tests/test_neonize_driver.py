@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from megamsg.runtime.drivers.base import DriverError
-from megamsg.runtime.drivers.neonize_driver import (
+from megamsg.runtime.drivers.neonize.driver import (
     format_pair_code,
     media_message_from,
     message_event_from,
@@ -284,7 +284,7 @@ def test_session_store(tmp_path):
 OFFLINE_RUNNER = r"""
 import json, logging, sys, threading, time
 from megamsg.runtime.drivers.base import NotConnected, OutgoingMessage
-from megamsg.runtime.drivers.neonize_driver import NeonizeDriver
+from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
 
 lock = threading.Lock()
 
@@ -375,7 +375,7 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     import time
 
     from megamsg.queues import EVENTS, queue
-    from megamsg.runtime.drivers.neonize_driver import NeonizeDriver, _Attempt
+    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver, _Attempt
     from megamsg.runtime.runner_sink import RunnerSink, incoming_media_key
     from megamsg.session_state import read_state
     from tests.conftest import wait_for

@@ -14,7 +14,7 @@ def load_driver(name: str, instance_id: str, config: dict[str, Any], sink: Event
 
         return SimulatorDriver(instance_id, config, sink)
     if name == "neonize":
-        from megamsg.runtime.drivers.neonize_driver import NeonizeDriver
+        from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
 
         return NeonizeDriver(instance_id, config, sink)
     raise ValueError(f"Unknown WhatsApp driver {name!r}; use one of {', '.join(DRIVERS)}.")
