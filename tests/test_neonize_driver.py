@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from megamsg.runtime.drivers.base import DriverError
-from megamsg.runtime.drivers.neonize.driver import (
-    format_pair_code,
+from megamsg.runtime.drivers.neonize.driver import format_pair_code, session_store_for
+from megamsg.runtime.drivers.neonize.events import (
     media_message_from,
     message_event_from,
     receipt_event_from,
     session_event_from,
-    session_store_for,
     unix_seconds,
 )
 
