@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from megamsg.runtime.drivers.base import DriverError
-from megamsg.runtime.drivers.neonize.driver import format_pair_code, session_store_for
+from megamsg.runtime.drivers.neonize.driver import format_pair_code
 from megamsg.runtime.drivers.neonize.events import (
     media_message_from,
     message_event_from,
@@ -19,6 +19,7 @@ from megamsg.runtime.drivers.neonize.events import (
     session_event_from,
     unix_seconds,
 )
+from megamsg.runtime.drivers.neonize.store import session_store_for
 
 # The generated protobuf modules import each other as top-level packages; loading them from their
 # directory avoids `import neonize`, which loads the Go library and calls logging.basicConfig().

@@ -11,8 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from megamsg.runtime.drivers.base import Driver, DriverError, EventSink, NotConnected, OutgoingMessage
@@ -25,6 +23,8 @@ from megamsg.runtime.drivers.neonize.events import (
     receipt_event_from,
     session_event_from,
 )
+from megamsg.runtime.drivers.neonize.loader import load_neonize
+from megamsg.runtime.drivers.neonize.store import session_store_for, wipe_session_store
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +53,6 @@ def format_pair_code(code: str) -> str:
     return f"{letters[:4]}-{letters[4:]}"
 
 
-def session_store_for(config: dict[str, Any], instance_id: str) -> str:
-    """SESSION_STORE (postgres://…{instance_id}…) or <DATA_DIR>/sessions/<instance_id>.sqlite."""
-    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", instance_id):
-        raise ValueError(f"Instance id {instance_id!r} cannot name a session file.")
-    if config.get("SESSION_STORE"):
-        # neonize resumes the first device in a store: each instance needs a store of its own.
-        return str(config["SESSION_STORE"]).replace("{instance_id}", instance_id)
-    directory = Path(config.get("DATA_DIR") or "data") / "sessions"
-    directory.mkdir(parents=True, exist_ok=True)
-    return str(directory / f"{instance_id}.sqlite")
-
-
 def connect_failure_text(error: str) -> str:
     """last_error for a connect() that raised."""
     if re.search(r"database|sqlite|sql:|postgres", error, re.IGNORECASE):
@@ -75,68 +63,6 @@ def connect_failure_text(error: str) -> str:
 def retry_delay(failures: int, first: float, cap: float) -> float:
     """Capped exponential backoff for the n-th consecutive failure (n ≥ 1)."""
     return min(cap, first * 2 ** max(0, failures - 1))
-
-
-# ---------------------------------------------------------------------------
-# neonize import (side effects contained)
-# ---------------------------------------------------------------------------
-
-_neonize: SimpleNamespace | None = None
-
-
-class _DaemonThread(threading.Thread):
-    """neonize runs its blocking Go call in a non-daemon thread; a stuck one would block exit."""
-
-    def __init__(self, *args: Any, daemon: bool | None = None, **kwargs: Any):
-        super().__init__(*args, daemon=True, **kwargs)
-
-
-def load_neonize() -> SimpleNamespace:
-    """Import neonize once, undoing its logging.basicConfig and quieting its loggers."""
-    global _neonize
-    if _neonize is not None:
-        return _neonize
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import neonize.client as nz_client
-    from neonize.events import (
-        ClientOutdatedEv,
-        ConnectedEv,
-        DisconnectedEv,
-        LoggedOutEv,
-        MessageEv,
-        ReceiptEv,
-        StreamReplacedEv,
-        TemporaryBanEv,
-    )
-    from neonize.exc import NeonizeError
-    from neonize.proto.waCompanionReg.WAWebProtobufsCompanionReg_pb2 import DeviceProps
-    from neonize.utils.jid import build_jid
-
-    for handler in [h for h in root.handlers if h not in handlers]:
-        root.removeHandler(handler)
-    root.setLevel(level)
-    # "neonize.utils.log"'s own level is what neonize hands to Go as the whatsmeow log level.
-    for name in ("neonize", "neonize.utils.log", "whatsmeow", "Whatsmeow"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    nz_client.Thread = _DaemonThread
-    _neonize = SimpleNamespace(
-        NewClient=nz_client.NewClient,
-        NeonizeError=NeonizeError,
-        DeviceProps=DeviceProps,
-        build_jid=build_jid,
-        handlers={
-            ConnectedEv: "connected",
-            DisconnectedEv: "disconnected",
-            LoggedOutEv: "logged_out",
-            MessageEv: "message",
-            ReceiptEv: "receipt",
-            StreamReplacedEv: "stream_replaced",
-            TemporaryBanEv: "temporary_ban",
-            ClientOutdatedEv: "client_outdated",
-        },
-    )
-    return _neonize
 
 
 # ---------------------------------------------------------------------------
@@ -579,7 +505,7 @@ class NeonizeDriver(Driver):
         if attempt is not None:
             self._end_attempt(attempt)
         self._client = None  # neonize needs a fresh client for a new pairing
-        self._wipe_store()
+        wipe_session_store(self._store)
         with self._state_lock:
             self._pairing_deadline = None
             self._pairing_expired = False
@@ -587,18 +513,6 @@ class NeonizeDriver(Driver):
         self._publish(
             status="logged_out", qr="", qr_expires_at=0.0, phone_number="", push_name="", last_error=reason
         )
-
-    def _wipe_store(self) -> None:
-        """Delete the local SQLite session (whatsmeow already dropped the device on logout)."""
-        if self._store.startswith("postgres"):
-            return
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            try:
-                os.remove(self._store + suffix)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                log.exception("Could not delete the session file %s", self._store + suffix)
 
     def _preflight(self) -> str | None:
         """Why web.whatsapp.com:443 is unreachable, or None (also None behind a proxy)."""
