@@ -375,7 +375,8 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     import time
 
     from megamsg.queues import EVENTS, queue
-    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver, _Attempt
+    from megamsg.runtime.drivers.neonize.core import Attempt
+    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
     from megamsg.runtime.runner_sink import RunnerSink, incoming_media_key
     from megamsg.session_state import read_state
     from tests.conftest import wait_for
@@ -387,7 +388,7 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     Path(store).write_bytes(b"a linked session")
     driver = NeonizeDriver(instance_id, config, RunnerSink(config, instance_id))
     phone = PhoneSide(png_bytes())
-    attempt = _Attempt(client=phone)
+    attempt = Attempt(client=phone)
     driver._attempt = driver._live = attempt  # as _run_attempt does once connect() is running
     messages = threading.Thread(target=driver._work, args=(driver._messages, driver._on_message), daemon=True)
     messages.start()

@@ -1,0 +1,165 @@
+"""Acting on neonize callbacks: QR codes, login status, connection changes, messages, receipts."""
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+from megamsg.runtime.drivers.neonize.core import Attempt, ClientGone, NeonizeCore
+from megamsg.runtime.drivers.neonize.events import (
+    jid_to_string,
+    logged_out_reason,
+    media_message_from,
+    message_event_from,
+    phone_of,
+    receipt_event_from,
+    session_event_from,
+)
+
+log = logging.getLogger(__name__)
+
+FIRST_QR_SECONDS = 60.0
+NEXT_QR_SECONDS = 20.0
+
+
+class EventDispatch(NeonizeCore):
+    """The event workers: queued callbacks from the Go side, handled one at a time, in order."""
+
+    def _work(self, inbox: queue.Queue, handle: Callable[..., None]) -> None:
+        """Feed inbox items to handle until the None sentinel."""
+        while True:
+            item = inbox.get()
+            if item is None:
+                return
+            try:
+                handle(*item)
+            except Exception:
+                log.exception("Handling a WhatsApp event failed")
+
+    def _handle_event(self, kind: str, client: Any, payload: Any) -> None:
+        """Act on one queued callback from the current client."""
+        attempt = self._attempt
+        if attempt is None or attempt.client is not client or self._live is not attempt:
+            return
+        if kind == "qr":
+            self._on_qr(attempt, payload)
+        elif kind == "login":
+            self._on_login_status(attempt, payload)
+        elif kind == "connected":
+            self._on_connected(attempt, payload)
+        elif kind == "disconnected":
+            self._publish_for(
+                attempt, status="disconnected", last_error="connection to WhatsApp lost; reconnecting"
+            )
+            self._safe_emit(session_event_from(payload, self._phone))
+        elif kind == "logged_out":
+            self._safe_emit(session_event_from(payload, self._phone))
+            self._request("logged_out", f"WhatsApp ended the session ({logged_out_reason(payload)})")
+        elif kind == "message":
+            self._messages.put((attempt, payload))
+        elif kind == "receipt":
+            self._safe_emit(receipt_event_from(payload, self._resolver(attempt)))
+        elif kind == "stream_replaced":
+            self._request(kind, "another client took over this WhatsApp session")
+        elif kind == "temporary_ban":
+            self._request(kind, "WhatsApp temporarily banned this number")
+        elif kind == "client_outdated":
+            self._request(kind, "WhatsApp rejected this client version; upgrade neonize")
+
+    def _on_qr(self, attempt: Attempt, payload: bytes) -> None:
+        code = payload.decode() if isinstance(payload, bytes) else str(payload)
+        seconds = FIRST_QR_SECONDS if attempt.qr_count == 0 else NEXT_QR_SECONDS
+        attempt.qr_count += 1
+        attempt.qr_until = time.monotonic() + seconds
+        with self._state_lock:
+            if self._pairing_deadline is None:
+                self._pairing_deadline = time.monotonic() + self._pairing_timeout
+            self._pairing_expired = False
+        self._publish_for(attempt, status="qr", qr=code, qr_expires_at=time.time() + seconds, last_error="")
+        self._wake.set()
+
+    def _on_login_status(self, attempt: Attempt, status: str) -> None:
+        if status == "success":
+            attempt.paired = True
+            attempt.started = time.monotonic()  # the answer watchdog now waits for Connected
+            self._publish_for(attempt, status="starting", qr="", qr_expires_at=0.0, last_error="")
+        elif status in ("timeout", "error"):
+            attempt.qr_exhausted_at = time.monotonic()
+        elif status == "err-client-outdated":
+            self._request("client_outdated", "WhatsApp rejected this client version; upgrade neonize")
+        self._wake.set()
+
+    def _on_connected(self, attempt: Attempt, payload: Any) -> None:
+        attempt.connected = attempt.paired = True
+        try:
+            me = self._go(attempt, attempt.client.get_me)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("Reading the linked WhatsApp account failed")
+            me = None
+        number = phone_of(me.JID) if me is not None and me.HasField("JID") else None
+        phone = f"+{number}" if number else ""
+        with self._state_lock:
+            self._phone = phone
+            self._pairing_deadline = None
+            self._pairing_expired = False
+        self._publish_for(
+            attempt,
+            status="connected",
+            qr="",
+            qr_expires_at=0.0,
+            phone_number=phone,
+            push_name=me.PushName if me is not None else "",
+            last_error="",
+        )
+        self._safe_emit(session_event_from(payload, phone))
+        self._wake.set()
+
+    def _on_message(self, attempt: Attempt, ev: Any) -> None:
+        """Translate, download media (size-capped) and emit, in arrival order."""
+        event = message_event_from(ev, self._resolver(attempt))
+        if event is None:
+            return
+        data = None
+        if event["media"] is not None:
+            data = self._download(attempt, event, ev.Message)
+        self._safe_emit(event, data)
+
+    def _download(self, attempt: Attempt, event: dict[str, Any], message: Any) -> bytes | None:
+        declared = event["media"]["size"]
+        if self._media_cap and declared > self._media_cap:
+            log.warning("Not downloading %s: %d bytes is over MAX_DOCUMENT_BYTES", event["wa_id"], declared)
+            return None
+        downloadable = media_message_from(message)
+        if downloadable is None:
+            return None
+        try:
+            data = self._go(attempt, lambda: attempt.client.download_any(downloadable))
+        except ClientGone:
+            return None
+        except Exception as exc:
+            log.warning("Could not download the media of WhatsApp message %s: %s", event["wa_id"], exc)
+            return None
+        if not data or (self._media_cap and len(data) > self._media_cap):
+            return None
+        event["media"]["size"] = len(data)
+        return bytes(data)
+
+    def _resolver(self, attempt: Attempt) -> Callable[[Any], str | None]:
+        """LID → phone digits through whatsmeow's store."""
+
+        def resolve(lid: Any) -> str | None:
+            # Go dereferences every JID field: send a complete one.
+            jid = type(lid)(
+                User=lid.User, Server=lid.Server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False
+            )
+            try:
+                found = self._go(attempt, lambda: attempt.client.get_pn_from_lid(jid))
+            except Exception as exc:
+                log.warning("Cannot map %s to a phone number: %s", jid_to_string(lid), exc)
+                return None
+            return phone_of(found)
+
+        return resolve
