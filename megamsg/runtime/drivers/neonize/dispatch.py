@@ -4,7 +4,7 @@ import logging
 import queue
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from megamsg.runtime.drivers.neonize.core import Attempt, ClientGone, NeonizeCore
 from megamsg.runtime.drivers.neonize.events import (
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 FIRST_QR_SECONDS = 60.0
 NEXT_QR_SECONDS = 20.0
+CLIENT_OUTDATED = "WhatsApp rejected this client version; upgrade neonize"
+
+EventHandler = Callable[["EventDispatch", Attempt, Any], None]
 
 
 class EventDispatch(NeonizeCore):
@@ -42,30 +45,9 @@ class EventDispatch(NeonizeCore):
         attempt = self._attempt
         if attempt is None or attempt.client is not client or self._live is not attempt:
             return
-        if kind == "qr":
-            self._on_qr(attempt, payload)
-        elif kind == "login":
-            self._on_login_status(attempt, payload)
-        elif kind == "connected":
-            self._on_connected(attempt, payload)
-        elif kind == "disconnected":
-            self._publish_for(
-                attempt, status="disconnected", last_error="connection to WhatsApp lost; reconnecting"
-            )
-            self._safe_emit(session_event_from(payload, self._phone))
-        elif kind == "logged_out":
-            self._safe_emit(session_event_from(payload, self._phone))
-            self._request("logged_out", f"WhatsApp ended the session ({logged_out_reason(payload)})")
-        elif kind == "message":
-            self._messages.put((attempt, payload))
-        elif kind == "receipt":
-            self._safe_emit(receipt_event_from(payload, self._resolver(attempt)))
-        elif kind == "stream_replaced":
-            self._request(kind, "another client took over this WhatsApp session")
-        elif kind == "temporary_ban":
-            self._request(kind, "WhatsApp temporarily banned this number")
-        elif kind == "client_outdated":
-            self._request(kind, "WhatsApp rejected this client version; upgrade neonize")
+        handler = self._EVENT_HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, attempt, payload)
 
     def _on_qr(self, attempt: Attempt, payload: bytes) -> None:
         code = payload.decode() if isinstance(payload, bytes) else str(payload)
@@ -87,7 +69,7 @@ class EventDispatch(NeonizeCore):
         elif status in ("timeout", "error"):
             attempt.qr_exhausted_at = time.monotonic()
         elif status == "err-client-outdated":
-            self._request("client_outdated", "WhatsApp rejected this client version; upgrade neonize")
+            self._request("client_outdated", CLIENT_OUTDATED)
         self._wake.set()
 
     def _on_connected(self, attempt: Attempt, payload: Any) -> None:
@@ -116,6 +98,52 @@ class EventDispatch(NeonizeCore):
         )
         self._safe_emit(session_event_from(payload, phone))
         self._wake.set()
+
+    def _on_disconnected(self, attempt: Attempt, ev: Any) -> None:
+        """Connection lost: publish it and tell the webhook; whatsmeow reconnects by itself."""
+        self._publish_for(
+            attempt, status="disconnected", last_error="connection to WhatsApp lost; reconnecting"
+        )
+        self._safe_emit(session_event_from(ev, self._phone))
+
+    def _on_logged_out(self, attempt: Attempt, ev: Any) -> None:
+        """WhatsApp dropped the session: tell the webhook, and have the session thread pair anew."""
+        self._safe_emit(session_event_from(ev, self._phone))
+        self._request("logged_out", f"WhatsApp ended the session ({logged_out_reason(ev)})")
+
+    def _queue_message(self, attempt: Attempt, ev: Any) -> None:
+        """Hand a message to the messages worker, so media downloads never hold up session events."""
+        self._messages.put((attempt, ev))
+
+    def _on_receipt(self, attempt: Attempt, ev: Any) -> None:
+        """Emit a delivered / read / played receipt."""
+        self._safe_emit(receipt_event_from(ev, self._resolver(attempt)))
+
+    def _on_stream_replaced(self, attempt: Attempt, ev: Any) -> None:
+        """Another client took over the session: the session thread stops this one."""
+        self._request("stream_replaced", "another client took over this WhatsApp session")
+
+    def _on_temporary_ban(self, attempt: Attempt, ev: Any) -> None:
+        """WhatsApp banned the number for a while: the session thread stops and backs off."""
+        self._request("temporary_ban", "WhatsApp temporarily banned this number")
+
+    def _on_client_outdated(self, attempt: Attempt, ev: Any) -> None:
+        """WhatsApp refuses this neonize version: the session thread stops and backs off."""
+        self._request("client_outdated", CLIENT_OUTDATED)
+
+    # Keyed by the kinds SessionLoop queues from its Go callbacks; other kinds are ignored.
+    _EVENT_HANDLERS: ClassVar[dict[str, EventHandler]] = {
+        "qr": _on_qr,
+        "login": _on_login_status,
+        "connected": _on_connected,
+        "disconnected": _on_disconnected,
+        "logged_out": _on_logged_out,
+        "message": _queue_message,
+        "receipt": _on_receipt,
+        "stream_replaced": _on_stream_replaced,
+        "temporary_ban": _on_temporary_ban,
+        "client_outdated": _on_client_outdated,
+    }
 
     def _on_message(self, attempt: Attempt, ev: Any) -> None:
         """Translate, download media (size-capped) and emit, in arrival order."""
