@@ -454,3 +454,57 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     assert (after["status"], after["phone_number"], after["push_name"]) == ("logged_out", "", "")
     driver._messages.put(None)
     messages.join(timeout=5)
+
+
+class RecordingSink:
+    """A sink that only remembers what the driver reported."""
+
+    def __init__(self):
+        self.states: list = []
+        self.events: list = []
+
+    def state(self, **fields):
+        self.states.append(fields)
+
+    def emit(self, event, media=None):
+        self.events.append(event)
+
+
+def live_driver(tmp_path):
+    """A NeonizeDriver whose current attempt is live, without neonize or a network."""
+    from megamsg.runtime.drivers.neonize.core import Attempt
+    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
+
+    driver = NeonizeDriver("inst-table", {"DATA_DIR": str(tmp_path)}, RecordingSink())
+    attempt = Attempt(client=PhoneSide(b""))
+    driver._attempt = driver._live = attempt
+    return driver, attempt
+
+
+OUTDATED = ("client_outdated", "WhatsApp rejected this client version; upgrade neonize")
+
+
+@pytest.mark.parametrize(
+    "kind, payload, pending",
+    [
+        ("stream_replaced", None, ("stream_replaced", "another client took over this WhatsApp session")),
+        ("temporary_ban", None, ("temporary_ban", "WhatsApp temporarily banned this number")),
+        ("client_outdated", None, OUTDATED),
+        ("login", "err-client-outdated", OUTDATED),
+        ("an-unknown-kind", None, None),
+    ],
+)
+def test_callbacks_that_end_the_session_are_handed_to_the_session_thread(tmp_path, kind, payload, pending):
+    driver, attempt = live_driver(tmp_path)
+    driver._handle_event(kind, attempt.client, payload)
+    assert driver._take_pending() == pending
+    assert driver.sink.events == []
+
+
+def test_login_status_callbacks(tmp_path):
+    driver, attempt = live_driver(tmp_path)
+    driver._handle_event("login", attempt.client, "timeout")
+    assert attempt.qr_exhausted_at is not None and not attempt.paired
+    driver._handle_event("login", attempt.client, "success")
+    assert attempt.paired
+    assert driver.sink.states[-1] == {"status": "starting", "qr": "", "qr_expires_at": 0.0, "last_error": ""}
