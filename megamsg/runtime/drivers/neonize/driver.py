@@ -2,16 +2,14 @@
 
 import logging
 import re
-import shutil
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 from megamsg.runtime.drivers.base import DriverError, NotConnected, OutgoingMessage
 from megamsg.runtime.drivers.neonize.core import LOCK_WAIT_SECONDS, STOP_GRACE_SECONDS, ClientGone
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
 from megamsg.runtime.drivers.neonize.loader import load_neonize
+from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
 from megamsg.runtime.drivers.neonize.session import SessionLoop
 
 log = logging.getLogger(__name__)
@@ -88,48 +86,20 @@ class NeonizeDriver(SessionLoop, EventDispatch):
         attempt = self._attempt
         if self._status != "connected" or attempt is None:
             raise NotConnected(self._status)
-        number = re.sub(r"\D", "", message.to or "")
-        if not number:
-            raise DriverError("The recipient must be a phone number such as +201234567890.")
-        kind = message.type
-        if kind == "text" and not message.text:
-            raise DriverError("A text message needs some text.")
-        if kind in ("image", "audio", "video", "document") and not message.media:
-            raise DriverError(f"The {kind} message has no media to send.")
-        if kind in ("audio", "video"):
-            missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
-            if missing:
-                raise DriverError(
-                    f"Sending {kind} needs {' and '.join(missing)} on the server (e.g. apt-get install ffmpeg)."
-                )
+        number = checked_recipient(message)
         nz = load_neonize()
-        jid = nz.build_jid(number)
-        client = attempt.client
-        calls: dict[str, Callable[[], Any]] = {
-            "text": lambda: client.send_message(jid, message.text),
-            "image": lambda: client.send_image(jid, message.media, caption=message.caption or None),
-            "audio": lambda: client.send_audio(jid, message.media, ptt=bool(message.ptt)),
-            "video": lambda: client.send_video(jid, message.media, caption=message.caption or None),
-            "document": lambda: client.send_document(
-                jid,
-                message.media,
-                caption=message.caption or None,
-                title=message.file_name or None,
-                filename=message.file_name or None,
-                mimetype=message.mime_type or None,
-            ),
-        }
-        if kind not in calls:
-            raise DriverError(f"Message type {kind!r} cannot be sent.")
+        call = send_call(attempt.client, nz.build_jid(number), message)
+        if call is None:
+            raise DriverError(f"Message type {message.type!r} cannot be sent.")
         try:
-            response = self._go(attempt, calls[kind])
+            response = self._go(attempt, call)
         except ClientGone:
             raise NotConnected(self._status) from None
         except nz.NeonizeError as exc:
             raise DriverError(f"WhatsApp refused the message: {exc}") from exc
         except Exception as exc:
             # Pillow / ffmpeg / libmagic failures while neonize builds the media message.
-            raise DriverError(f"Could not prepare the {kind} for WhatsApp: {exc}") from exc
+            raise DriverError(f"Could not prepare the {message.type} for WhatsApp: {exc}") from exc
         return response.ID
 
     def pair_code(self, phone_number: str) -> str:
