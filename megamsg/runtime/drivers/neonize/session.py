@@ -169,15 +169,17 @@ class SessionLoop(NeonizeCore):
                 return "ended", attempt
             now = time.monotonic()
             waiting_for_scan = attempt.qr_count > 0 and not attempt.paired
+            # The event thread sets both: read each once, so a check and its use see the same value.
+            exhausted_at, pairing_deadline = attempt.qr_exhausted_at, self._pairing_deadline
             # When whatsmeow's QR channel closes, neonize looks its client up in a Go map right away;
             # a Stop() at that instant panics Go, so never stop near a code's expiry or just after it.
-            exhausted = attempt.qr_exhausted_at is not None
+            exhausted = exhausted_at is not None
             safe_to_stop = (
-                (now - attempt.qr_exhausted_at >= QR_ROTATION_GUARD_SECONDS)
-                if exhausted
+                (now - exhausted_at >= QR_ROTATION_GUARD_SECONDS)
+                if exhausted_at is not None
                 else (abs(now - attempt.qr_until) >= QR_ROTATION_GUARD_SECONDS)
             )
-            pairing_over = self._pairing_deadline is not None and now >= self._pairing_deadline
+            pairing_over = pairing_deadline is not None and now >= pairing_deadline
             if waiting_for_scan and pairing_over and safe_to_stop:
                 self._end_attempt(attempt)
                 with self._state_lock:
