@@ -29,6 +29,11 @@ def read_outbox(client: Any, instance_id: str) -> list[dict[str, Any]]:
     return [json.loads(item) for item in client.lrange(sim_key(instance_id, "outbox"), 0, -1)]
 
 
+def as_text(value: bytes | str) -> str:
+    """A Redis reply as text (get_redis clients answer bytes; redis-py types replies as bytes | str)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def new_wa_id() -> str:
     """A message id in WhatsApp's usual shape."""
     return "3EB0" + secrets.token_hex(8).upper()
@@ -66,7 +71,7 @@ class SimulatorDriver(Driver):
 
     def _linked(self) -> dict[str, str]:
         raw = self.redis.hgetall(sim_key(self.instance_id, "session"))
-        return {key.decode(): value.decode() for key, value in raw.items()}
+        return {as_text(key): as_text(value) for key, value in raw.items()}
 
     def _set_status(self, status: str, **fields: Any) -> None:
         self._status = status
@@ -119,7 +124,7 @@ class SimulatorDriver(Driver):
                 raise NotConnected(self._status)
             failure = self.redis.getdel(sim_key(self.instance_id, "fail_next"))
             if failure:
-                raise DriverError(f"WhatsApp refused the message: {failure.decode()}")
+                raise DriverError(f"WhatsApp refused the message: {as_text(failure)}")
             entry = {
                 "id": message.id,
                 "to": message.to,
@@ -181,9 +186,13 @@ class SimulatorDriver(Driver):
     def _control_scan(self, params: dict[str, Any]) -> dict[str, Any]:
         if self._status != "qr":
             raise DriverError(f"There is no QR code to scan (status: {self._status}).")
-        linked = {"phone_number": params["phone_number"], "push_name": params.get("push_name") or ""}
-        self.redis.hset(sim_key(self.instance_id, "session"), mapping=linked)
-        self._connect(linked)
+        phone_number, push_name = params["phone_number"], params.get("push_name") or ""
+        # Written as a literal: redis-py types hash fields as a union that a dict[str, …] cannot match.
+        self.redis.hset(
+            sim_key(self.instance_id, "session"),
+            mapping={"phone_number": phone_number, "push_name": push_name},
+        )
+        self._connect({"phone_number": phone_number, "push_name": push_name})
         self._wake.set()
         return {"status": "connected"}
 
