@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from megamsg.runtime.drivers.base import Driver, EventSink
 from megamsg.runtime.drivers.neonize.store import session_store_for
@@ -15,6 +15,33 @@ log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 4.0
 STOP_GRACE_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+class GoClient(Protocol):
+    """The calls the driver makes on a neonize NewClient (protobuf arguments and answers stay Any)."""
+
+    def connect(self) -> None: ...
+    def stop(self) -> None: ...
+    def logout(self) -> None: ...
+    def get_me(self) -> Any: ...
+    def get_pn_from_lid(self, jid: Any) -> Any: ...
+    def download_any(self, message: Any) -> bytes: ...
+    def PairPhone(self, phone: str, show_push_notification: bool) -> str: ...
+    def send_message(self, to: Any, message: str) -> Any: ...
+    def send_image(self, to: Any, file: bytes, caption: str | None = None) -> Any: ...
+    def send_audio(self, to: Any, file: bytes, ptt: bool = False) -> Any: ...
+    def send_video(self, to: Any, file: bytes, caption: str | None = None) -> Any: ...
+    def send_document(
+        self,
+        to: Any,
+        file: bytes,
+        caption: str | None = None,
+        title: str | None = None,
+        filename: str | None = None,
+        mimetype: str | None = None,
+    ) -> Any: ...
 
 
 class ClientGone(Exception):
@@ -25,7 +52,7 @@ class ClientGone(Exception):
 class Attempt:
     """One client.connect() call and what we learned from it."""
 
-    client: Any
+    client: GoClient
     started: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     settled: threading.Event = field(default_factory=threading.Event)
@@ -40,7 +67,8 @@ class Attempt:
 class NeonizeCore(Driver):
     """The fields and reporting every part of NeonizeDriver shares; the parts are its mixins."""
 
-    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink):
+    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:
+        """Idle until start(): no client, no threads."""
         super().__init__(instance_id, config, sink)
         self._store = session_store_for(config, instance_id)
         self._pairing_timeout = float(config.get("PAIRING_TIMEOUT") or 180.0)
@@ -49,12 +77,12 @@ class NeonizeCore(Driver):
         self._state_lock = threading.Lock()  # our fields and the order of published state
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._events: queue.Queue = queue.Queue()
-        self._messages: queue.Queue = queue.Queue()
+        self._events: queue.Queue[tuple[str, GoClient, Any] | None] = queue.Queue()
+        self._messages: queue.Queue[tuple[Attempt, Any] | None] = queue.Queue()
         self._status = "starting"
         self._phone = ""
-        self._clients: list[Any] = []  # every client ever made stays referenced (Go holds callbacks)
-        self._client: Any = None
+        self._clients: list[GoClient] = []  # every client ever made stays referenced (Go holds callbacks)
+        self._client: GoClient | None = None
         self._generation = 0
         self._attempt: Attempt | None = None
         self._live: Attempt | None = None
@@ -66,7 +94,7 @@ class NeonizeCore(Driver):
         self._started = False
         self._stopped = False
 
-    def _go(self, attempt: Attempt, call: Callable[[], Any]) -> Any:
+    def _go(self, attempt: Attempt, call: Callable[[], T]) -> T:
         """Run call under the client lock, only while attempt's Go client is registered."""
         with self._lock:
             with self._state_lock:
@@ -82,6 +110,7 @@ class NeonizeCore(Driver):
         self._wake.set()
 
     def _take_pending(self) -> tuple[str, str] | None:
+        """The request for the session thread, if any, clearing it."""
         with self._state_lock:
             pending, self._pending = self._pending, None
         return pending
@@ -98,6 +127,7 @@ class NeonizeCore(Driver):
                 self._publish_locked(fields)
 
     def _publish_locked(self, fields: dict[str, Any]) -> None:
+        """Publish fields; the caller holds the state lock."""
         if "status" in fields:
             self._status = fields["status"]
         try:
@@ -106,6 +136,7 @@ class NeonizeCore(Driver):
             log.exception("Publishing WhatsApp state failed")
 
     def _safe_emit(self, event: dict[str, Any] | None, media: bytes | None = None) -> None:
+        """Emit event (None: nothing to emit), logging rather than raising a sink failure."""
         if event is None:
             return
         try:

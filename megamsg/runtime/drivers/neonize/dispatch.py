@@ -4,9 +4,9 @@ import logging
 import queue
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from megamsg.runtime.drivers.neonize.core import Attempt, ClientGone, NeonizeCore
+from megamsg.runtime.drivers.neonize.core import Attempt, ClientGone, GoClient, NeonizeCore
 from megamsg.runtime.drivers.neonize.events import (
     jid_to_string,
     logged_out_reason,
@@ -24,12 +24,13 @@ NEXT_QR_SECONDS = 20.0
 CLIENT_OUTDATED = "WhatsApp rejected this client version; upgrade neonize"
 
 EventHandler = Callable[["EventDispatch", Attempt, Any], None]
+Item = TypeVar("Item", bound=tuple[Any, ...])
 
 
 class EventDispatch(NeonizeCore):
     """The event workers: queued callbacks from the Go side, handled one at a time, in order."""
 
-    def _work(self, inbox: queue.Queue, handle: Callable[..., None]) -> None:
+    def _work(self, inbox: queue.Queue[Item | None], handle: Callable[..., None]) -> None:
         """Feed inbox items to handle until the None sentinel."""
         while True:
             item = inbox.get()
@@ -40,7 +41,7 @@ class EventDispatch(NeonizeCore):
             except Exception:
                 log.exception("Handling a WhatsApp event failed")
 
-    def _handle_event(self, kind: str, client: Any, payload: Any) -> None:
+    def _handle_event(self, kind: str, client: GoClient, payload: Any) -> None:
         """Act on one queued callback from the current client."""
         attempt = self._attempt
         if attempt is None or attempt.client is not client or self._live is not attempt:
@@ -49,7 +50,8 @@ class EventDispatch(NeonizeCore):
         if handler is not None:
             handler(self, attempt, payload)
 
-    def _on_qr(self, attempt: Attempt, payload: bytes) -> None:
+    def _on_qr(self, attempt: Attempt, payload: bytes | str) -> None:
+        """Publish a new QR code and when it expires; the first one opens the pairing window."""
         code = payload.decode() if isinstance(payload, bytes) else str(payload)
         seconds = FIRST_QR_SECONDS if attempt.qr_count == 0 else NEXT_QR_SECONDS
         attempt.qr_count += 1
@@ -62,6 +64,7 @@ class EventDispatch(NeonizeCore):
         self._wake.set()
 
     def _on_login_status(self, attempt: Attempt, status: str) -> None:
+        """Note a QR-channel outcome: paired, out of codes, or a client WhatsApp rejects."""
         if status == "success":
             attempt.paired = True
             attempt.started = time.monotonic()  # the answer watchdog now waits for Connected
@@ -73,6 +76,7 @@ class EventDispatch(NeonizeCore):
         self._wake.set()
 
     def _on_connected(self, attempt: Attempt, payload: Any) -> None:
+        """Publish the linked number and tell the webhook; the pairing window closes."""
         attempt.connected = attempt.paired = True
         try:
             me = self._go(attempt, attempt.client.get_me)
@@ -156,6 +160,7 @@ class EventDispatch(NeonizeCore):
         self._safe_emit(event, data)
 
     def _download(self, attempt: Attempt, event: dict[str, Any], message: Any) -> bytes | None:
+        """The media bytes of message within MAX_DOCUMENT_BYTES, or None; event gets their real size."""
         declared = event["media"]["size"]
         if self._media_cap and declared > self._media_cap:
             log.warning("Not downloading %s: %d bytes is over MAX_DOCUMENT_BYTES", event["wa_id"], declared)
@@ -179,6 +184,7 @@ class EventDispatch(NeonizeCore):
         """LID → phone digits through whatsmeow's store."""
 
         def resolve(lid: Any) -> str | None:
+            """The phone digits whatsmeow knows for lid, or None."""
             # Go dereferences every JID field: send a complete one.
             jid = type(lid)(
                 User=lid.User, Server=lid.Server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False

@@ -2,20 +2,34 @@
 
 import logging
 import threading
-from types import SimpleNamespace
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-_neonize: SimpleNamespace | None = None
+
+@dataclass(frozen=True)
+class Neonize:
+    """What the driver uses of neonize, named as neonize names it."""
+
+    NewClient: Callable[..., Any]
+    NeonizeError: type[Exception]
+    DeviceProps: Any  # a generated protobuf class (neonize ships no type information)
+    build_jid: Callable[[str], Any]
+    handlers: dict[type, str]  # event class → kind; each kind needs an EventDispatch handler
+
+
+_neonize: Neonize | None = None
 
 
 class _DaemonThread(threading.Thread):
     """neonize runs its blocking Go call in a non-daemon thread; a stuck one would block exit."""
 
-    def __init__(self, *args: Any, daemon: bool | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, daemon: bool | None = None, **kwargs: Any) -> None:
+        """A Thread that is a daemon whatever neonize asks."""
         super().__init__(*args, daemon=True, **kwargs)
 
 
-def load_neonize() -> SimpleNamespace:
+def load_neonize() -> Neonize:
     """Import neonize once, undoing its logging.basicConfig and quieting its loggers."""
     global _neonize
     if _neonize is not None:
@@ -44,7 +58,7 @@ def load_neonize() -> SimpleNamespace:
     for name in ("neonize", "neonize.utils.log", "whatsmeow", "Whatsmeow"):
         logging.getLogger(name).setLevel(logging.WARNING)
     nz_client.Thread = _DaemonThread
-    _neonize = SimpleNamespace(
+    _neonize = Neonize(
         NewClient=nz_client.NewClient,
         NeonizeError=NeonizeError,
         DeviceProps=DeviceProps,

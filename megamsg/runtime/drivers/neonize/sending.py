@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
+from megamsg.runtime.drivers.neonize.core import GoClient
 
 
 def checked_recipient(message: OutgoingMessage) -> str:
@@ -27,16 +28,18 @@ def checked_recipient(message: OutgoingMessage) -> str:
     return number
 
 
-def send_call(client: Any, jid: Any, message: OutgoingMessage) -> Callable[[], Any] | None:
+def send_call(client: GoClient, jid: Any, message: OutgoingMessage) -> Callable[[], Any] | None:
     """The neonize call that sends a checked message to jid; None for a type WhatsApp cannot take."""
+    # checked_recipient() has refused a text without text and a media type without media.
+    text, media = message.text or "", message.media or b""
     calls: dict[str, Callable[[], Any]] = {
-        "text": lambda: client.send_message(jid, message.text),
-        "image": lambda: client.send_image(jid, message.media, caption=message.caption or None),
-        "audio": lambda: client.send_audio(jid, message.media, ptt=bool(message.ptt)),
-        "video": lambda: client.send_video(jid, message.media, caption=message.caption or None),
+        "text": lambda: client.send_message(jid, text),
+        "image": lambda: client.send_image(jid, media, caption=message.caption or None),
+        "audio": lambda: client.send_audio(jid, media, ptt=bool(message.ptt)),
+        "video": lambda: client.send_video(jid, media, caption=message.caption or None),
         "document": lambda: client.send_document(
             jid,
-            message.media,
+            media,
             caption=message.caption or None,
             title=message.file_name or None,
             filename=message.file_name or None,

@@ -14,6 +14,7 @@ from megamsg.runtime.drivers.neonize.core import (
     LOCK_WAIT_SECONDS,
     STOP_GRACE_SECONDS,
     Attempt,
+    GoClient,
     NeonizeCore,
 )
 from megamsg.runtime.drivers.neonize.loader import load_neonize
@@ -49,7 +50,7 @@ def retry_delay(failures: int, first: float, cap: float) -> float:
 class SessionLoop(NeonizeCore):
     """The session thread: one client.connect() attempt after another until stop()."""
 
-    def _new_client(self) -> Any:
+    def _new_client(self) -> GoClient:
         """A fresh NewClient on the session store, with every handler registered."""
         nz = load_neonize()
         self._generation += 1
@@ -68,6 +69,7 @@ class SessionLoop(NeonizeCore):
         """A Go-thread callback that only queues (the Go side buffers ~100 events)."""
 
         def handle(client: Any, payload: Any) -> None:
+            """Queue the callback; never raise into Go."""
             try:
                 attempt = self._attempt
                 if attempt is not None and attempt.client is client:
@@ -78,10 +80,11 @@ class SessionLoop(NeonizeCore):
 
         return handle
 
-    def _login_status_handler(self, client: Any) -> Callable[[int, int], None]:
+    def _login_status_handler(self, client: GoClient) -> Callable[[int, int], None]:
         """Callback for whatsmeow's QR-channel login events (C string pointer)."""
 
         def handle(_uuid: int, status: int) -> None:
+            """Queue the status text; never raise into Go."""
             try:
                 text = ctypes.string_at(status).decode(errors="replace") if status else ""
                 self._events.put(("login", client, text))
