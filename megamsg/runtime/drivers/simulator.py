@@ -42,7 +42,8 @@ def new_wa_id() -> str:
 class SimulatorDriver(Driver):
     """Simulated WhatsApp session for one instance."""
 
-    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink):
+    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:
+        """Idle until start()."""
         super().__init__(instance_id, config, sink)
         self.redis = get_redis(config)
         self._lock = threading.RLock()
@@ -70,14 +71,17 @@ class SimulatorDriver(Driver):
         return self._status
 
     def _linked(self) -> dict[str, str]:
+        """The simulated phone's link (phone_number, push_name), {} when not scanned."""
         raw = self.redis.hgetall(sim_key(self.instance_id, "session"))
         return {as_text(key): as_text(value) for key, value in raw.items()}
 
     def _set_status(self, status: str, **fields: Any) -> None:
+        """Remember and publish status, with other state fields."""
         self._status = status
         self.sink.state(status=status, **fields)
 
     def _connect(self, linked: dict[str, str]) -> None:
+        """Become connected as the linked phone, and tell the webhook."""
         self._set_status(
             "connected",
             qr="",
@@ -89,6 +93,7 @@ class SimulatorDriver(Driver):
         self.sink.emit({"kind": "session", "status": "connected", "phone_number": linked["phone_number"]})
 
     def _run(self) -> None:
+        """Resume a linked session, then rotate QR codes whenever none is linked, until stop()."""
         with self._lock:
             linked = self._linked()
             if linked and not self.redis.exists(sim_key(self.instance_id, "offline")):
@@ -184,6 +189,7 @@ class SimulatorDriver(Driver):
             return handler(params)
 
     def _control_scan(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The simulated phone scans the QR code shown: linked and connected."""
         if self._status != "qr":
             raise DriverError(f"There is no QR code to scan (status: {self._status}).")
         phone_number, push_name = params["phone_number"], params.get("push_name") or ""
@@ -197,10 +203,12 @@ class SimulatorDriver(Driver):
         return {"status": "connected"}
 
     def _require_connected(self) -> None:
+        """Raise NotConnected unless connected."""
         if self._status != "connected":
             raise NotConnected(self._status)
 
     def _control_incoming(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A message arrives from the simulated network (optionally with base64 media)."""
         self._require_connected()
         media_bytes = base64.b64decode(params["media"]) if params.get("media") else None
         wa_id = params.get("id") or new_wa_id()
@@ -227,6 +235,7 @@ class SimulatorDriver(Driver):
         return {"id": wa_id}
 
     def _control_receipt(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A delivered / read / played receipt arrives for a sent message."""
         self._require_connected()
         event = {
             "kind": "receipt",
@@ -239,6 +248,7 @@ class SimulatorDriver(Driver):
         return {"status": params["status"]}
 
     def _control_disconnect(self, _params: dict[str, Any]) -> dict[str, Any]:
+        """The simulated network goes down (the link is kept)."""
         if self._status != "connected":
             raise DriverError(f"The session is not connected (status: {self._status}).")
         self.redis.set(sim_key(self.instance_id, "offline"), "1")
@@ -250,6 +260,7 @@ class SimulatorDriver(Driver):
         return {"status": "disconnected"}
 
     def _control_reconnect(self, _params: dict[str, Any]) -> dict[str, Any]:
+        """The simulated network comes back; a linked phone reconnects."""
         self.redis.delete(sim_key(self.instance_id, "offline"))
         linked = self._linked()
         if self._status == "connected":
@@ -260,10 +271,12 @@ class SimulatorDriver(Driver):
         return {"status": "connected"}
 
     def _control_delay_next(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The next send takes params["seconds"] (a slow network)."""
         self.redis.set(sim_key(self.instance_id, "delay_next"), str(params["seconds"]), ex=600)
         return {"armed": True}
 
     def _control_fail_next(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The next send is refused with params["message"]."""
         message = params.get("message") or "simulated failure"
         self.redis.set(sim_key(self.instance_id, "fail_next"), message, ex=600)
         return {"armed": True}
