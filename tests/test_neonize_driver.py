@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from megamsg.runtime.drivers.base import DriverError
-from megamsg.runtime.drivers.neonize_driver import (
-    format_pair_code,
+from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
+from megamsg.runtime.drivers.neonize.driver import format_pair_code
+from megamsg.runtime.drivers.neonize.events import (
     media_message_from,
     message_event_from,
     receipt_event_from,
     session_event_from,
-    session_store_for,
     unix_seconds,
 )
+from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
+from megamsg.runtime.drivers.neonize.store import session_store_for
 
 # The generated protobuf modules import each other as top-level packages; loading them from their
 # directory avoids `import neonize`, which loads the Go library and calls logging.basicConfig().
@@ -284,7 +285,7 @@ def test_session_store(tmp_path):
 OFFLINE_RUNNER = r"""
 import json, logging, sys, threading, time
 from megamsg.runtime.drivers.base import NotConnected, OutgoingMessage
-from megamsg.runtime.drivers.neonize_driver import NeonizeDriver
+from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
 
 lock = threading.Lock()
 
@@ -376,7 +377,8 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
 
     from megamsg import keys
     from megamsg.queues import queue
-    from megamsg.runtime.drivers.neonize_driver import NeonizeDriver, _Attempt
+    from megamsg.runtime.drivers.neonize.core import Attempt
+    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
     from megamsg.runtime.runner_sink import RunnerSink
     from megamsg.session_state import read_state
     from tests.conftest import wait_for
@@ -388,7 +390,7 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     Path(store).write_bytes(b"a linked session")
     driver = NeonizeDriver(instance_id, config, RunnerSink(config, instance_id))
     phone = PhoneSide(png_bytes())
-    attempt = _Attempt(client=phone)
+    attempt = Attempt(client=phone)
     driver._attempt = driver._live = attempt  # as _run_attempt does once connect() is running
     messages = threading.Thread(target=driver._work, args=(driver._messages, driver._on_message), daemon=True)
     messages.start()
@@ -454,3 +456,174 @@ def test_driver_turns_neonize_callbacks_into_published_state_and_queued_events(a
     assert (after["status"], after["phone_number"], after["push_name"]) == ("logged_out", "", "")
     driver._messages.put(None)
     messages.join(timeout=5)
+
+
+class RecordingSink:
+    """A sink that only remembers what the driver reported."""
+
+    def __init__(self):
+        self.states: list = []
+        self.events: list = []
+
+    def state(self, **fields):
+        self.states.append(fields)
+
+    def emit(self, event, media=None):
+        self.events.append(event)
+
+
+def live_driver(tmp_path):
+    """A NeonizeDriver whose current attempt is live, without neonize or a network."""
+    from megamsg.runtime.drivers.neonize.core import Attempt
+    from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
+
+    driver = NeonizeDriver("inst-table", {"DATA_DIR": str(tmp_path)}, RecordingSink())
+    attempt = Attempt(client=PhoneSide(b""))
+    driver._attempt = driver._live = attempt
+    return driver, attempt
+
+
+OUTDATED = ("client_outdated", "WhatsApp rejected this client version; upgrade neonize")
+
+
+@pytest.mark.parametrize(
+    "kind, payload, pending",
+    [
+        ("stream_replaced", None, ("stream_replaced", "another client took over this WhatsApp session")),
+        ("temporary_ban", None, ("temporary_ban", "WhatsApp temporarily banned this number")),
+        ("client_outdated", None, OUTDATED),
+        ("login", "err-client-outdated", OUTDATED),
+        ("an-unknown-kind", None, None),
+    ],
+)
+def test_callbacks_that_end_the_session_are_handed_to_the_session_thread(tmp_path, kind, payload, pending):
+    driver, attempt = live_driver(tmp_path)
+    driver._handle_event(kind, attempt.client, payload)
+    assert driver._take_pending() == pending
+    assert driver.sink.events == []
+
+
+def test_login_status_callbacks(tmp_path):
+    driver, attempt = live_driver(tmp_path)
+    driver._handle_event("login", attempt.client, "timeout")
+    assert attempt.qr_exhausted_at is not None and not attempt.paired
+    driver._handle_event("login", attempt.client, "success")
+    assert attempt.paired
+    assert driver.sink.states[-1] == {"status": "starting", "qr": "", "qr_expires_at": 0.0, "last_error": ""}
+
+
+KINDS_RUNNER = r"""
+import json
+from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
+from megamsg.runtime.drivers.neonize.loader import load_neonize
+
+queued = set(load_neonize().handlers.values()) | {"qr", "login"}  # qr and login: SessionLoop's own callbacks
+handled = set(EventDispatch._EVENT_HANDLERS)
+print("@@" + json.dumps({"unhandled": sorted(queued - handled), "never_queued": sorted(handled - queued)}))
+"""
+
+
+def test_every_event_kind_queued_from_neonize_has_a_handler():
+    # In a child: importing neonize loads its Go library and touches logging.
+    result = subprocess.run(
+        [sys.executable, "-c", KINDS_RUNNER],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("@@"))
+    assert json.loads(line[2:]) == {"unhandled": [], "never_queued": []}
+
+
+class RecordingClient:
+    """Answers every neonize send_* call with a SendResponse-like object, remembering the call."""
+
+    def __init__(self):
+        self.calls: list = []
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return P.SendResponse(ID="3EB0SENT")
+
+        return call
+
+
+@pytest.mark.parametrize(
+    "message, call",
+    [
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="text", text="Hello!"),
+            ("send_message", ("JID", "Hello!"), {}),
+        ),
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="image", media=b"png", caption="Look"),
+            ("send_image", ("JID", b"png"), {"caption": "Look"}),
+        ),
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="audio", media=b"ogg", ptt=True),
+            ("send_audio", ("JID", b"ogg"), {"ptt": True}),
+        ),
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="video", media=b"mp4"),
+            ("send_video", ("JID", b"mp4"), {"caption": None}),
+        ),
+        (
+            OutgoingMessage(
+                id="m1",
+                to="+201234567890",
+                type="document",
+                media=b"%PDF",
+                file_name="invoice.pdf",
+                mime_type="application/pdf",
+            ),
+            (
+                "send_document",
+                ("JID", b"%PDF"),
+                {
+                    "caption": None,
+                    "title": "invoice.pdf",
+                    "filename": "invoice.pdf",
+                    "mimetype": "application/pdf",
+                },
+            ),
+        ),
+    ],
+    ids=["text", "image", "audio", "video", "document"],
+)
+def test_each_message_type_is_sent_with_its_neonize_call(message, call):
+    client = RecordingClient()
+    assert send_call(client, "JID", message)().ID == "3EB0SENT"
+    assert client.calls == [call]
+
+
+def test_a_type_whatsapp_cannot_take_has_no_send_call():
+    assert send_call(RecordingClient(), "JID", OutgoingMessage(id="m1", to="+2012", type="sticker")) is None
+
+
+@pytest.mark.parametrize(
+    "message, error",
+    [
+        (OutgoingMessage(id="m1", to="John", type="text", text="Hi"), "The recipient must be a phone number"),
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="text", text=""),
+            "A text message needs some text.",
+        ),
+        (
+            OutgoingMessage(id="m1", to="+201234567890", type="document"),
+            "The document message has no media to send.",
+        ),
+    ],
+)
+def test_messages_refused_before_they_reach_neonize(message, error):
+    with pytest.raises(DriverError) as refused:
+        checked_recipient(message)
+    assert str(refused.value).startswith(error)
+
+
+def test_the_recipient_is_its_digits():
+    message = OutgoingMessage(id="m1", to="+20 123-456-7890", type="text", text="Hi")
+    assert checked_recipient(message) == "201234567890"

@@ -2,9 +2,8 @@
 
 from typing import Any
 
+from megamsg.config import DRIVERS
 from megamsg.runtime.drivers.base import Driver, EventSink
-
-DRIVERS = ("neonize", "simulator")
 
 
 def load_driver(name: str, instance_id: str, config: dict[str, Any], sink: EventSink) -> Driver:
@@ -14,7 +13,7 @@ def load_driver(name: str, instance_id: str, config: dict[str, Any], sink: Event
 
         return SimulatorDriver(instance_id, config, sink)
     if name == "neonize":
-        from megamsg.runtime.drivers.neonize_driver import NeonizeDriver
+        from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
 
         return NeonizeDriver(instance_id, config, sink)
     raise ValueError(f"Unknown WhatsApp driver {name!r}; use one of {', '.join(DRIVERS)}.")

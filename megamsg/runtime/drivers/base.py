@@ -40,7 +40,8 @@ class DriverError(Exception):
 class NotConnected(DriverError):
     """The session is not connected; carries the current status."""
 
-    def __init__(self, status: str):
+    def __init__(self, status: str) -> None:
+        """The error for a session in status."""
         super().__init__(f"WhatsApp session is not connected (status: {status}).")
         self.status = status
 
@@ -63,7 +64,8 @@ class OutgoingMessage:
 class Driver(ABC):
     """One WhatsApp session (one linked number) inside a runner process."""
 
-    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink):
+    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:
+        """Keep what the runner gives; connect nothing until start()."""
         self.instance_id = instance_id
         self.config = config
         self.sink = sink

@@ -13,31 +13,19 @@ import threading
 import time
 from typing import Any
 
-from megamsg.redis_conn import get_redis
+from megamsg import keys
+from megamsg.ids import new_message_id
+from megamsg.redis_conn import as_text, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, EventSink, NotConnected, OutgoingMessage
 
 OUTBOX_LIMIT = 1000
 
 
-def sim_key(instance_id: str, name: str) -> str:
-    """Redis key of one piece of a simulated phone's state."""
-    return f"megamsg:sim:{instance_id}:{name}"
-
-
-def read_outbox(client: Any, instance_id: str) -> list[dict[str, Any]]:
-    """What reached the simulated network, oldest first."""
-    return [json.loads(item) for item in client.lrange(sim_key(instance_id, "outbox"), 0, -1)]
-
-
-def new_wa_id() -> str:
-    """A message id in WhatsApp's usual shape."""
-    return "3EB0" + secrets.token_hex(8).upper()
-
-
 class SimulatorDriver(Driver):
     """Simulated WhatsApp session for one instance."""
 
-    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink):
+    def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:
+        """Idle until start()."""
         super().__init__(instance_id, config, sink)
         self.redis = get_redis(config)
         self._lock = threading.RLock()
@@ -65,14 +53,17 @@ class SimulatorDriver(Driver):
         return self._status
 
     def _linked(self) -> dict[str, str]:
-        raw = self.redis.hgetall(sim_key(self.instance_id, "session"))
-        return {key.decode(): value.decode() for key, value in raw.items()}
+        """The simulated phone's link (phone_number, push_name), {} when not scanned."""
+        raw = self.redis.hgetall(keys.simulator(self.instance_id, "session"))
+        return {as_text(key): as_text(value) for key, value in raw.items()}
 
     def _set_status(self, status: str, **fields: Any) -> None:
+        """Remember and publish status, with other state fields."""
         self._status = status
         self.sink.state(status=status, **fields)
 
     def _connect(self, linked: dict[str, str]) -> None:
+        """Become connected as the linked phone, and tell the webhook."""
         self._set_status(
             "connected",
             qr="",
@@ -84,9 +75,10 @@ class SimulatorDriver(Driver):
         self.sink.emit({"kind": "session", "status": "connected", "phone_number": linked["phone_number"]})
 
     def _run(self) -> None:
+        """Resume a linked session, then rotate QR codes whenever none is linked, until stop()."""
         with self._lock:
             linked = self._linked()
-            if linked and not self.redis.exists(sim_key(self.instance_id, "offline")):
+            if linked and not self.redis.exists(keys.simulator(self.instance_id, "offline")):
                 self._connect(linked)
             elif linked:
                 self._set_status("disconnected", last_error="simulated network disconnect")
@@ -111,15 +103,15 @@ class SimulatorDriver(Driver):
     # -- operations ------------------------------------------------------------
     def send(self, message: OutgoingMessage) -> str:
         """Put the message in the outbox (or fail as instructed by fail-next, after delay-next)."""
-        delay = self.redis.getdel(sim_key(self.instance_id, "delay_next"))
+        delay = self.redis.getdel(keys.simulator(self.instance_id, "delay_next"))
         if delay:
             time.sleep(float(delay))  # a slow network: this send job really takes that long
         with self._lock:
             if self._status != "connected":
                 raise NotConnected(self._status)
-            failure = self.redis.getdel(sim_key(self.instance_id, "fail_next"))
+            failure = self.redis.getdel(keys.simulator(self.instance_id, "fail_next"))
             if failure:
-                raise DriverError(f"WhatsApp refused the message: {failure.decode()}")
+                raise DriverError(f"WhatsApp refused the message: {as_text(failure)}")
             entry = {
                 "id": message.id,
                 "to": message.to,
@@ -135,8 +127,8 @@ class SimulatorDriver(Driver):
                 "media_size": len(message.media) if message.media is not None else None,
             }
             pipe = self.redis.pipeline()
-            pipe.rpush(sim_key(self.instance_id, "outbox"), json.dumps(entry))
-            pipe.ltrim(sim_key(self.instance_id, "outbox"), -OUTBOX_LIMIT, -1)
+            pipe.rpush(keys.simulator(self.instance_id, "outbox"), json.dumps(entry))
+            pipe.ltrim(keys.simulator(self.instance_id, "outbox"), -OUTBOX_LIMIT, -1)
             pipe.execute()
             # The simulated network keeps our id, so receipts can refer to it.
             return message.id
@@ -149,14 +141,16 @@ class SimulatorDriver(Driver):
                     f"A pair code can only be requested while the QR is shown (status: {self._status})."
                 )
             code = secrets.token_hex(4).upper()
-            self.redis.set(sim_key(self.instance_id, "pair_code"), f"{phone_number}:{code}", ex=180)
+            self.redis.set(keys.simulator(self.instance_id, "pair_code"), f"{phone_number}:{code}", ex=180)
             return f"{code[:4]}-{code[4:]}"
 
     def logout(self) -> None:
         """Unlink: forget the session and offer a new QR."""
         with self._lock:
             linked = self._linked()
-            self.redis.delete(sim_key(self.instance_id, "session"), sim_key(self.instance_id, "offline"))
+            self.redis.delete(
+                keys.simulator(self.instance_id, "session"), keys.simulator(self.instance_id, "offline")
+            )
             self._set_status("logged_out", qr="", qr_expires_at="", phone_number="", push_name="")
             self.sink.emit(
                 {"kind": "session", "status": "logged_out", "phone_number": linked.get("phone_number")}
@@ -165,9 +159,9 @@ class SimulatorDriver(Driver):
 
     def forget(self) -> None:
         """Remove the simulated phone, network and outbox of a deleted instance."""
-        keys = list(self.redis.scan_iter(match=sim_key(self.instance_id, "*"), count=100))
-        if keys:
-            self.redis.delete(*keys)
+        names = list(self.redis.scan_iter(match=keys.simulator(self.instance_id, "*"), count=100))
+        if names:
+            self.redis.delete(*names)
 
     # -- simulator control -----------------------------------------------------
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -179,22 +173,29 @@ class SimulatorDriver(Driver):
             return handler(params)
 
     def _control_scan(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The simulated phone scans the QR code shown: linked and connected."""
         if self._status != "qr":
             raise DriverError(f"There is no QR code to scan (status: {self._status}).")
-        linked = {"phone_number": params["phone_number"], "push_name": params.get("push_name") or ""}
-        self.redis.hset(sim_key(self.instance_id, "session"), mapping=linked)
-        self._connect(linked)
+        phone_number, push_name = params["phone_number"], params.get("push_name") or ""
+        # Written as a literal: redis-py types hash fields as a union that a dict[str, …] cannot match.
+        self.redis.hset(
+            keys.simulator(self.instance_id, "session"),
+            mapping={"phone_number": phone_number, "push_name": push_name},
+        )
+        self._connect({"phone_number": phone_number, "push_name": push_name})
         self._wake.set()
         return {"status": "connected"}
 
     def _require_connected(self) -> None:
+        """Raise NotConnected unless connected."""
         if self._status != "connected":
             raise NotConnected(self._status)
 
     def _control_incoming(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A message arrives from the simulated network (optionally with base64 media)."""
         self._require_connected()
         media_bytes = base64.b64decode(params["media"]) if params.get("media") else None
-        wa_id = params.get("id") or new_wa_id()
+        wa_id = params.get("id") or new_message_id()
         is_group = bool(params.get("is_group"))
         event = {
             "kind": "message",
@@ -218,6 +219,7 @@ class SimulatorDriver(Driver):
         return {"id": wa_id}
 
     def _control_receipt(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A delivered / read / played receipt arrives for a sent message."""
         self._require_connected()
         event = {
             "kind": "receipt",
@@ -230,9 +232,10 @@ class SimulatorDriver(Driver):
         return {"status": params["status"]}
 
     def _control_disconnect(self, _params: dict[str, Any]) -> dict[str, Any]:
+        """The simulated network goes down (the link is kept)."""
         if self._status != "connected":
             raise DriverError(f"The session is not connected (status: {self._status}).")
-        self.redis.set(sim_key(self.instance_id, "offline"), "1")
+        self.redis.set(keys.simulator(self.instance_id, "offline"), "1")
         self._set_status("disconnected", last_error="simulated network disconnect")
         linked = self._linked()
         self.sink.emit(
@@ -241,7 +244,8 @@ class SimulatorDriver(Driver):
         return {"status": "disconnected"}
 
     def _control_reconnect(self, _params: dict[str, Any]) -> dict[str, Any]:
-        self.redis.delete(sim_key(self.instance_id, "offline"))
+        """The simulated network comes back; a linked phone reconnects."""
+        self.redis.delete(keys.simulator(self.instance_id, "offline"))
         linked = self._linked()
         if self._status == "connected":
             return {"status": "connected"}
@@ -251,10 +255,12 @@ class SimulatorDriver(Driver):
         return {"status": "connected"}
 
     def _control_delay_next(self, params: dict[str, Any]) -> dict[str, Any]:
-        self.redis.set(sim_key(self.instance_id, "delay_next"), str(params["seconds"]), ex=600)
+        """The next send takes params["seconds"] (a slow network)."""
+        self.redis.set(keys.simulator(self.instance_id, "delay_next"), str(params["seconds"]), ex=600)
         return {"armed": True}
 
     def _control_fail_next(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The next send is refused with params["message"]."""
         message = params.get("message") or "simulated failure"
-        self.redis.set(sim_key(self.instance_id, "fail_next"), message, ex=600)
+        self.redis.set(keys.simulator(self.instance_id, "fail_next"), message, ex=600)
         return {"armed": True}

@@ -1,0 +1,49 @@
+"""Outgoing messages: what is checked before neonize sees one, and the neonize call that sends it."""
+
+import re
+import shutil
+from collections.abc import Callable
+from typing import Any
+
+from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
+from megamsg.runtime.drivers.neonize.core import GoClient
+
+
+def checked_recipient(message: OutgoingMessage) -> str:
+    """The recipient's digits, once the message has what its type needs (DriverError otherwise)."""
+    number = re.sub(r"\D", "", message.to or "")
+    if not number:
+        raise DriverError("The recipient must be a phone number such as +201234567890.")
+    kind = message.type
+    if kind == "text" and not message.text:
+        raise DriverError("A text message needs some text.")
+    if kind in ("image", "audio", "video", "document") and not message.media:
+        raise DriverError(f"The {kind} message has no media to send.")
+    if kind in ("audio", "video"):
+        missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
+        if missing:
+            raise DriverError(
+                f"Sending {kind} needs {' and '.join(missing)} on the server (e.g. apt-get install ffmpeg)."
+            )
+    return number
+
+
+def send_call(client: GoClient, jid: Any, message: OutgoingMessage) -> Callable[[], Any] | None:
+    """The neonize call that sends a checked message to jid; None for a type WhatsApp cannot take."""
+    # checked_recipient() has refused a text without text and a media type without media.
+    text, media = message.text or "", message.media or b""
+    calls: dict[str, Callable[[], Any]] = {
+        "text": lambda: client.send_message(jid, text),
+        "image": lambda: client.send_image(jid, media, caption=message.caption or None),
+        "audio": lambda: client.send_audio(jid, media, ptt=bool(message.ptt)),
+        "video": lambda: client.send_video(jid, media, caption=message.caption or None),
+        "document": lambda: client.send_document(
+            jid,
+            media,
+            caption=message.caption or None,
+            title=message.file_name or None,
+            filename=message.file_name or None,
+            mimetype=message.mime_type or None,
+        ),
+    }
+    return calls.get(message.type)
