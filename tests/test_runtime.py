@@ -321,3 +321,22 @@ def test_sigterm_lets_the_send_in_progress_finish_first(app, client, connected_i
     supervisor.send_signal(signal.SIGTERM)  # mid-send
     assert supervisor.wait(timeout=15) == 0
     assert [m["text"] for m in outbox(client, headers)] == ["in flight"]
+
+
+def test_a_runner_publishes_state_only_while_it_holds_the_lease(app):
+    # After a takeover the old runner's client may still report for a moment (a QR rotation,
+    # a heartbeat): that must not overwrite what the new holder published.
+    from megamsg import keys
+    from megamsg.runtime.runner_sink import RunnerSink
+
+    client = redis.Redis.from_url(app.config["REDIS_URL"])
+    client.set(keys.lease("inst-sink"), "mine", px=60_000)
+    sink = RunnerSink(dict(app.config), "inst-sink", lease_token="mine")
+    sink.state(status="qr", qr="2@abc")
+    assert client.hget(keys.state("inst-sink"), "status") == b"qr"
+    client.set(keys.lease("inst-sink"), "successor", px=60_000)
+    client.hset(keys.state("inst-sink"), mapping={"status": "connected", "heartbeat": "1"})
+    sink.state(status="qr", qr="2@def")
+    sink.heartbeat()
+    assert client.hgetall(keys.state("inst-sink"))[b"status"] == b"connected"
+    assert client.hget(keys.state("inst-sink"), "heartbeat") == b"1"

@@ -95,7 +95,7 @@ def run(instance_id: str) -> int:
         log.info("instance %s is already served elsewhere", instance_id)
         return EXIT_LEASE_HELD
     stop_when_orphaned()
-    sink = RunnerSink(config, instance_id)
+    sink = RunnerSink(config, instance_id, lease.token)
     sink.state(status="starting", pid=os.getpid(), last_error="", qr="", qr_expires_at="")
     keeper = LeaseKeeper(lease, sink, config["LEASE_SECONDS"])
     keeper.start()

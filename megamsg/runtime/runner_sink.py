@@ -3,7 +3,6 @@
 import time
 from typing import Any
 
-from redis.typing import EncodableT, FieldT
 from rq import Retry
 
 from megamsg import keys
@@ -11,29 +10,43 @@ from megamsg.queues import queue
 from megamsg.redis_conn import get_redis
 
 INCOMING_MEDIA_TTL = 24 * 3600
+# State is written only while the lease is still ours: after a takeover the old runner's client
+# may report for a moment longer, and must not overwrite what the new holder published.
+_HSET_IF_HOLDER = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('hset', KEYS[2], unpack(ARGV, 2))
+return 1
+"""
 
 
 class RunnerSink:
     """EventSink for one instance."""
 
-    def __init__(self, config: dict[str, Any], instance_id: str):
+    def __init__(self, config: dict[str, Any], instance_id: str, lease_token: str | None = None):
         self.config = config
         self.instance_id = instance_id
+        self.lease_token = lease_token
         self.redis = get_redis(config)
         self.events = queue(config, keys.EVENTS_QUEUE)
 
     def state(self, **fields: Any) -> None:
         """Publish state fields and a heartbeat."""
-        mapping: dict[FieldT, EncodableT] = {
-            key: ("" if value is None else str(value)) for key, value in fields.items()
-        }
+        mapping = {key: ("" if value is None else str(value)) for key, value in fields.items()}
         mapping["heartbeat"] = str(time.time())
         mapping["updated_at"] = str(time.time())
-        self.redis.hset(keys.state(self.instance_id), mapping=mapping)
+        self._write(mapping)
 
     def heartbeat(self) -> None:
         """Say we are alive."""
-        self.redis.hset(keys.state(self.instance_id), "heartbeat", str(time.time()))
+        self._write({"heartbeat": str(time.time())})
+
+    def _write(self, mapping: dict[str, str]) -> None:
+        flat = [item for pair in mapping.items() for item in pair]
+        state = keys.state(self.instance_id)
+        if self.lease_token is None:
+            self.redis.hset(state, items=flat)
+        else:
+            self.redis.eval(_HSET_IF_HOLDER, 2, keys.lease(self.instance_id), state, self.lease_token, *flat)
 
     def emit(self, event: dict[str, Any], media: bytes | None = None) -> None:
         """Queue the event for the events worker (media bytes parked in Redis first)."""
