@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from megamsg.embedded_redis import check_registry
 
@@ -97,10 +99,15 @@ def _shutdown_if_last(server: Any, force: bool = False) -> None:
             server.connection_pool.disconnect()
             return
         pidfile = server.pidfile
+        # A client of its own without retries: the server closes the connection as it exits, and
+        # redis-py's default retry would keep reconnecting to the removed socket for seconds.
+        once = redis.Redis(unix_socket_path=server.socket_file, retry=Retry(NoBackoff(), 0))
         try:
-            server.execute_command("SHUTDOWN", "SAVE")
+            once.execute_command("SHUTDOWN", "SAVE")
         except redis.ConnectionError:
-            pass  # the server closes the connection as it exits
+            pass
+        finally:
+            once.close()
         deadline = time.monotonic() + 10
         while pidfile and os.path.exists(pidfile) and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -340,3 +340,15 @@ def test_make_run_comes_back_after_kill_9_of_every_process(holders, tmp_path):
         for process in stack + redis_servers_on(data_dir):
             if _alive(process):
                 process.kill()
+
+
+def test_a_stopped_embedded_redis_keeps_its_data_and_stops_at_once(tmp_path):
+    # The SHUTDOWN reply never comes (the server exits): a client that retried would reconnect
+    # to the removed socket for seconds on every Ctrl-C.
+    data_dir = str(tmp_path / "data")
+    redis.Redis.from_url(embedded_url(data_dir)).set("kept", "yes")
+    started = time.monotonic()
+    stop_embedded(data_dir, force=True)
+    assert time.monotonic() - started < 2
+    assert redis.Redis.from_url(embedded_url(data_dir)).get("kept") == b"yes"
+    stop_embedded(data_dir, force=True)
