@@ -149,6 +149,11 @@
     el('result-error').hidden = !message;
   }
 
+  function showNote(message) {
+    el('result-note').textContent = message;
+    el('result-note').hidden = !message;
+  }
+
   function showBody(text) {
     el('result-body').textContent = text;
     el('result-body').hidden = text === '';
@@ -159,6 +164,7 @@
     showStatus('Sending request…', '');
     el('result-time').textContent = '';
     showError('');
+    showNote('');
     showBody('');
     el('curl-block').hidden = true;
     el('result').scrollIntoView({block: 'nearest'});
@@ -178,6 +184,10 @@
         'characters are below.');
       showBody(text.slice(0, 2000) || '(empty body)');
       return;
+    }
+    if (response.headers.get('Idempotent-Replayed') === 'true') {
+      showNote('Replayed: this is the stored answer to an earlier request with the same Idempotency-Key; ' +
+        'nothing new was sent.');
     }
     var retry = response.headers.get('Retry-After');
     showError(response.status === 429 && retry ? 'Rate limited: try again in ' + retry + ' s.' : '');

@@ -124,12 +124,19 @@ def test_image_picked_from_disk_arrives_byte_for_byte(
     page.check("input[name=media-source][value=file]")
     page.set_input_files("#media-file", str(picture))
     page.fill("#caption", "A square")
+    page.click("#new-key")
+    assert len(page.input_value("#idempotency-key")) >= 32
 
     body = send_and_wait(page, "HTTP 200 OK")
     assert body["type"] == "image" and body["status"] == "sent"
+    assert page.is_hidden("#result-note")
     [sent] = outbox(client, headers)
     assert sent["id"] == body["id"] and sent["type"] == "image" and sent["caption"] == "A square"
     assert sent["media_sha256"] == hashlib.sha256(png).hexdigest() and sent["media_size"] == len(png)
+    # Sending again with the same key replays the answer and sends nothing.
+    assert send_and_wait(page, "HTTP 200 OK") == body
+    assert "nothing new was sent" in page.inner_text("#result-note")
+    assert len(outbox(client, headers)) == 1
     assert_clean(page, log, live_server, token)
 
 
@@ -169,6 +176,11 @@ def test_wrong_token_shows_the_401(page, log, live_server, make_instance):
     page.fill("#phone_number", "+201234567890")
     page.fill("#text", "Hi")
     assert send_and_wait(page, "HTTP 401 Unauthorized") == {"ok": False, "message": "Unauthorized."}
+    # No field has a name, so not even a script failure could submit the token in a URL.
+    assert (
+        page.eval_on_selector_all("#sandbox [name]", "fields => fields.map(f => f.name)")
+        == ["media-source"] * 3
+    )
     assert_clean(page, log, live_server, wrong)
     assert page.evaluate("() => sessionStorage.length") == 0  # "remember" was not ticked
 
