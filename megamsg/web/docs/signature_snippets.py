@@ -93,8 +93,8 @@ def verify_webhook(secret: str, headers, body: bytes, tolerance: int = 300) -> b
 def signature_snippets() -> list[CodeExample]:
     """The four snippets as tabs (the first is a shell check with openssl)."""
     return [
-        CodeExample("shell", "Shell (openssl)", SHELL),
-        CodeExample("php", "PHP (Laravel)", PHP),
-        CodeExample("javascript", "JavaScript (Node)", JAVASCRIPT),
-        CodeExample("python", "Python", PYTHON),
+        CodeExample("shell", "Shell (openssl)", SHELL.rstrip()),
+        CodeExample("php", "PHP (Laravel)", PHP.rstrip()),
+        CodeExample("javascript", "JavaScript (Node)", JAVASCRIPT.rstrip()),
+        CodeExample("python", "Python", PYTHON.rstrip()),
     ]
