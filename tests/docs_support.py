@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from typing import Any
 
@@ -98,3 +100,65 @@ def launch_chromium(playwright):
             "--disable-component-update",
         ],
     )
+
+
+# --- running the page's examples ---------------------------------------------------------------
+
+ILLUMINATE = "/usr/share/php/Illuminate"
+# What a Laravel app has set up before a controller runs: the autoloaders of Debian's packages and
+# the Http facade over Illuminate\Http\Client\Factory (Composer is not reachable here).
+PHP_BOOTSTRAP = f"""<?php
+require_once '{ILLUMINATE}/Http/autoload.php';
+require_once '/usr/share/php/GuzzleHttp/autoload.php';
+Illuminate\\Support\\Facades\\Facade::setFacadeApplication(
+    [Illuminate\\Http\\Client\\Factory::class => new Illuminate\\Http\\Client\\Factory()]
+);
+"""
+
+
+def require_tool(language: str) -> None:
+    """Skip (fail in CI) when the interpreter an example needs is missing (make system-deps installs it)."""
+    needed = {
+        "shell": [shutil.which("curl")],
+        "javascript": [shutil.which("node")],
+        "php": [shutil.which("php"), os.path.exists(f"{ILLUMINATE}/Http/Client/Factory.php") or None],
+        "python": [True],
+        "openssl": [shutil.which("openssl")],
+    }[language]
+    if all(needed):
+        return
+    message = f"the {language} examples need tools that are missing (make system-deps)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run_request_example(language: str, code: str, cwd: str) -> tuple[int, str]:
+    """Run a request example as a reader would; return (HTTP status, output)."""
+    require_tool(language)
+    env = {**os.environ}
+    if language == "shell":
+        # curl reads $CURL_HOME/.curlrc: it prints the status without touching the example itself.
+        with open(os.path.join(cwd, ".curlrc"), "w") as rc:
+            rc.write('silent\nshow-error\nwrite-out = "\\nHTTP %{http_code}\\n"\n')
+        command = ["bash", "-c", code]
+        env["CURL_HOME"] = cwd
+    elif language == "python":
+        command = [sys.executable, "-c", code]
+    elif language == "javascript":
+        command = ["node", "--input-type=module", "-e", code]
+    else:
+        script = os.path.join(cwd, "example.php")
+        with open(script, "w") as handle:
+            handle.write(PHP_BOOTSTRAP + code + '\necho "\\n", $response->status(), "\\n";\n')
+        command = ["php", script]
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, f"{language} example failed:\n{code}\n{result.stdout}\n{result.stderr}"
+    output = result.stdout.strip()
+    if language == "shell":
+        status = output.rsplit("HTTP ", 1)[-1]
+    elif language == "php":
+        status = output.splitlines()[-1]
+    else:
+        status = output.split()[0]
+    return int(status), output
