@@ -105,14 +105,16 @@ def launch_chromium(playwright):
 # --- running the page's examples ---------------------------------------------------------------
 
 ILLUMINATE = "/usr/share/php/Illuminate"
-# What a Laravel app has set up before a controller runs: the autoloaders of Debian's packages and
-# the Http facade over Illuminate\Http\Client\Factory (Composer is not reachable here).
+# What a Laravel app has set up before a controller runs: the autoloaders of Debian's packages,
+# the Http facade over Illuminate\Http\Client\Factory (Composer is not reachable here) and its
+# global alias "Http" (config/app.php's aliases).
 PHP_BOOTSTRAP = f"""<?php
 require_once '{ILLUMINATE}/Http/autoload.php';
 require_once '/usr/share/php/GuzzleHttp/autoload.php';
 Illuminate\\Support\\Facades\\Facade::setFacadeApplication(
     [Illuminate\\Http\\Client\\Factory::class => new Illuminate\\Http\\Client\\Factory()]
 );
+class_alias(Illuminate\\Support\\Facades\\Http::class, 'Http');
 """
 
 
