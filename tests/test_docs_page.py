@@ -54,6 +54,12 @@ def test_docs_has_every_error_status_and_webhook_event(client, docs_html):
     assert set(re.findall(r'data-event="(\w+)"', docs_html)) == {"message", "status", "session", "test"}
 
 
+def test_every_link_within_the_page_has_its_target(docs_html):
+    targets = set(re.findall(r'\bid="([^"]+)"', docs_html))
+    links = set(re.findall(r'href="#([^"]+)"', docs_html))
+    assert links and links - targets == set()
+
+
 def test_the_send_tables_come_from_the_document(client, docs_html):
     send = find(operations(client.get("/api/openapi.json").get_json()), "post", SEND)
     section = docs_html.split('id="send-message"', 1)[1].split('id="webhooks"', 1)[0]

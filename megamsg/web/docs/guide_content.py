@@ -129,6 +129,10 @@ class Guide:
     groups: list[EndpointGroup]
     operations: list[Operation]
 
+    def anchor(self, method: str, path: str) -> str:
+        """The id of an operation's section (links keep working when operation ids change)."""
+        return find(self.operations, method, path).anchor
+
 
 def guide(doc: Mapping[str, Any], base_url: str, config: Mapping[str, Any]) -> Guide:
     """The page's content for this document and base URL."""
