@@ -33,7 +33,8 @@ format: $(VENV)/.dev-deps
 
 # System packages, installed with apt (sudo unless root) only when missing: python3-venv (the
 # virtualenv), libmagic1 (neonize's python-magic) and ffmpeg (audio/video through neonize) for
-# `make run`; chromium too for the browser tests.
+# `make run`; chromium too for the browser tests, and for running /docs' code examples curl, nodejs,
+# php-cli with Laravel's HTTP client (php-illuminate-http, php-guzzlehttp-guzzle, php-curl).
 define install-missing
 	@missing=""; \
 	for pkg in $(1); do case $$pkg in \
@@ -42,6 +43,13 @@ define install-missing
 	  libmagic1) { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q libmagic.so.1 \
 	    || missing="$$missing libmagic1";; \
 	  python3-venv) $(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv";; \
+	  curl) command -v curl >/dev/null || missing="$$missing curl";; \
+	  nodejs) command -v node >/dev/null || missing="$$missing nodejs";; \
+	  php-cli) command -v php >/dev/null || missing="$$missing php-cli";; \
+	  php-illuminate-http) [ -f /usr/share/php/Illuminate/Http/Client/Factory.php ] \
+	    || missing="$$missing php-illuminate-http";; \
+	  php-guzzlehttp-guzzle) [ -f /usr/share/php/GuzzleHttp/Client.php ] || missing="$$missing php-guzzlehttp-guzzle";; \
+	  php-curl) php -r 'exit(extension_loaded("curl") ? 0 : 1);' 2>/dev/null || missing="$$missing php-curl";; \
 	esac; done; \
 	if [ -z "$$missing" ]; then echo "System packages present: $(1)"; \
 	elif ! command -v apt-get >/dev/null; then echo "Please install these system packages:$$missing"; \
@@ -53,7 +61,7 @@ run-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg)
 
 system-deps:
-	$(call install-missing,python3-venv libmagic1 ffmpeg chromium)
+	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl)
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py

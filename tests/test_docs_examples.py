@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, outbox
+from tests.docs_support import PHP_BOOTSTRAP, require_tool
 
 README = Path(REPO, "README.md").read_text()
 
@@ -34,6 +35,7 @@ EXAMPLES = [
     ("curl", "sh", "curl -X POST", ["bash", "-c"]),
     ("python", "python", "requests.post", [sys.executable, "-c"]),
     ("javascript", "javascript", "fetch(", ["node", "--input-type=module", "-e"]),
+    ("php", "php", "Http::withToken", ["php", "-r"]),
 ]
 
 
@@ -47,6 +49,10 @@ def test_readme_example_sends_a_message(
         pytest.skip("curl is not installed")
     instance, token, headers = connected_instance
     script = substituted(code_block(language, marker), live_server, instance["id"], token)
+    if name == "php":
+        require_tool("php")
+        # What a Laravel app sets up before the example's line runs; then show the status.
+        script = PHP_BOOTSTRAP.removeprefix("<?php\n") + script + '\necho $response->status(), "\\n";'
     result = subprocess.run([*command, script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "200" in result.stdout or '"ok":true' in result.stdout.replace(" ", ""), result.stdout
