@@ -105,7 +105,7 @@ def test_layout_at_phone_and_desktop_width(page, log, live_server, width):
 
 
 def test_docs_pages_allow_only_their_own_origin(client):
-    for path in ("/docs/reference", "/sandbox"):
+    for path in ("/docs", "/docs/reference", "/sandbox"):
         policy = client.get(path).headers["Content-Security-Policy"]
         assert "default-src 'self'" in policy and "connect-src 'self'" in policy, path
 

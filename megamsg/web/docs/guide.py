@@ -7,10 +7,12 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from megamsg.web.api.openapi import openapi_document
+from megamsg.web.docs.csp import same_origin_only
 from megamsg.web.docs.guide_content import guide as guide_content
 from megamsg.web.docs.guide_content import send_curl
 
 bp = Blueprint("docs", __name__)
+bp.after_request(same_origin_only)
 
 
 def base_url() -> str:
