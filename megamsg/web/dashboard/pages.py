@@ -64,18 +64,19 @@ def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def _too_many(scope: str, subjects: list[str]) -> ResponseReturnValue | None:
-    wait = throttle.locked_for(current_app.config, scope, subjects)
-    if not wait:
-        return None
-    minutes = max(1, (wait + 59) // 60)
-    return (
-        render_template(
-            "throttled.html", message=f"Too many failed attempts. Try again in {minutes} minute(s)."
-        ),
-        429,
-        {"Retry-After": str(wait)},
-    )
+_LOCK_REASONS = {
+    ("login", throttle.ACCOUNT): "Too many failed attempts for this account.",
+    ("login", throttle.ADDRESS): "Too many failed attempts from your address.",
+    ("setup", throttle.ADDRESS): "Too many wrong setup codes from your address.",
+}
+
+
+def _throttled(scope: str, lock: throttle.Lock) -> ResponseReturnValue:
+    message = f"{_LOCK_REASONS[scope, lock.kind]} Try again in {throttle.wait_text(lock.seconds)}."
+    if lock.kind == throttle.ADDRESS and scope == "login":
+        # People behind one proxy share an address: one of them guessing must not lock the rest out.
+        message += " The right password of an account that is not locked still logs in."
+    return render_template("throttled.html", message=message), 429, {"Retry-After": str(lock.seconds)}
 
 
 @bp.get("/")
@@ -95,14 +96,14 @@ def setup() -> ResponseReturnValue:
     if accounts.user_count(db):
         return redirect(url_for("dashboard.login"))
     if request.method == "POST":
-        subjects = [_client_address()]
-        blocked = _too_many("setup", subjects)
-        if blocked:
-            return blocked
+        address = _client_address()
+        lock = throttle.lock_on(current_app.config, "setup", throttle.ADDRESS, address)
+        if lock:
+            return _throttled("setup", lock)
         email, password = request.form.get("email", ""), request.form.get("password", "")
         code = request.form.get("setup_code", "")
         if not code_matches(db, code):
-            throttle.record_failure(current_app.config, "setup", subjects)
+            throttle.record_failure(current_app.config, "setup", {throttle.ADDRESS: address})
             flash("That setup code is not valid. It is printed in the web process log at start.", "error")
             return render_template("setup.html", email=email), 400
         try:
@@ -123,22 +124,27 @@ def setup() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Email + password login with throttling."""
+    """Email + password login, throttled per account and per address."""
     db = get_db()
     if accounts.user_count(db) == 0:
         return redirect(url_for("dashboard.setup"))
     if request.method == "POST":
+        config = current_app.config
         email = accounts.normalise_email(request.form.get("email", ""))
-        subjects = [email, _client_address()]
-        blocked = _too_many("login", subjects)
-        if blocked:
-            return blocked
+        address = _client_address()
+        account_lock = throttle.lock_on(config, "login", throttle.ACCOUNT, email)
+        if account_lock:
+            return _throttled("login", account_lock)
+        # A locked address does not stop the right password: only wrong ones answer 429 there.
         user = accounts.authenticate(db, email, request.form.get("password", ""))
         if user is None:
-            throttle.record_failure(current_app.config, "login", subjects)
+            address_lock = throttle.lock_on(config, "login", throttle.ADDRESS, address)
+            throttle.record_failure(config, "login", {throttle.ACCOUNT: email, throttle.ADDRESS: address})
+            if address_lock:
+                return _throttled("login", address_lock)
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=email), 401
-        throttle.clear(current_app.config, "login", [email])
+        throttle.forget(config, "login", throttle.ACCOUNT, email)
         session.clear()
         session["user_id"] = user["id"]
         return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))
