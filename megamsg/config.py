@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,  # wrong passwords per account, from every address together
     "LOGIN_ADDRESS_MAX_FAILURES": 20,  # per client address: higher, people may share one (NAT, proxy)
     "LOGIN_LOCK_SECONDS": 900,  # failures are counted over this long; a lock lasts this long
+    "SESSION_IDLE_DAYS": 14,  # a dashboard session unused this long ends
     "SESSION_STORE": None,  # None → <DATA_DIR>/sessions/<instance>.sqlite; or postgres://…
     "PAIRING_TIMEOUT": 180.0,
     "SIMULATOR_QR_SECONDS": 20.0,

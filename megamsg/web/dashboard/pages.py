@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -23,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
 from megamsg.store.setup_code import check_and_consume, code_matches
-from megamsg.web.dashboard import throttle
+from megamsg.web.dashboard import signin, throttle
 from megamsg.web.db import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -31,9 +30,8 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.before_app_request
 def load_user() -> None:
-    """Put the logged-in user (or None) on g."""
-    user_id = session.get("user_id")
-    g.user = accounts.user_by_id(get_db(), user_id) if user_id else None
+    """Put the logged-in user (or None) on g; note a session that was ended elsewhere."""
+    g.user, g.session_ended = signin.current_user()
 
 
 def login_required(view: Callable) -> Callable:
@@ -42,6 +40,10 @@ def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
         if g.user is None:
+            if g.session_ended:
+                flash(
+                    "Your session has ended (logged out, or the password was changed). Log in again.", "error"
+                )
             return redirect(url_for("dashboard.login", next=request.path))
         return view(*args, **kwargs)
 
@@ -58,10 +60,6 @@ def safe_next(target: str) -> str | None:
     if any(ord(char) < 32 for char in target):
         return None
     return target
-
-
-def _client_address() -> str:
-    return request.remote_addr or "unknown"
 
 
 _LOCK_REASONS = {
@@ -96,7 +94,7 @@ def setup() -> ResponseReturnValue:
     if accounts.user_count(db):
         return redirect(url_for("dashboard.login"))
     if request.method == "POST":
-        address = _client_address()
+        address = signin.client_address()
         lock = throttle.lock_on(current_app.config, "setup", throttle.ADDRESS, address)
         if lock:
             return _throttled("setup", lock)
@@ -115,8 +113,7 @@ def setup() -> ResponseReturnValue:
             flash("That setup code was just used. Log in instead.", "error")
             return redirect(url_for("dashboard.login"))
         user = accounts.create_user(db, email, password, is_admin=True)
-        session.clear()
-        session["user_id"] = user["id"]
+        signin.log_in(user)
         flash("Welcome! Your admin account is ready.", "ok")
         return redirect(url_for("dashboard.instance_list"))
     return render_template("setup.html", email="")
@@ -131,7 +128,7 @@ def login() -> ResponseReturnValue:
     if request.method == "POST":
         config = current_app.config
         email = accounts.normalise_email(request.form.get("email", ""))
-        address = _client_address()
+        address = signin.client_address()
         account_lock = throttle.lock_on(config, "login", throttle.ACCOUNT, email)
         if account_lock:
             return _throttled("login", account_lock)
@@ -145,17 +142,17 @@ def login() -> ResponseReturnValue:
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=email), 401
         throttle.forget(config, "login", throttle.ACCOUNT, email)
-        session.clear()
-        session["user_id"] = user["id"]
+        signin.log_in(user)
         return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))
     return render_template("login.html", email="")
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session."""
-    session.clear()
-    return redirect(url_for("dashboard.login"))
+    """End this browser's session, on the server too."""
+    signin.log_out()
+    flash("You are logged out.", "ok")
+    return redirect(url_for("dashboard.login"), 303)
 
 
 @bp.get("/instances")
