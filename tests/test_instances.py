@@ -39,7 +39,7 @@ def test_dashboard_rotate_invalidates_old_token(client, make_user, db):
     login(client, "owner@example.com")
     instance_id, old = create_via_dashboard(client, "Support")
     csrf = csrf_from(client.get(f"/instances/{instance_id}").get_data(as_text=True))
-    rotated = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf})
+    rotated = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf, "confirmed": "yes"})
     assert rotated.headers["Cache-Control"] == "no-store"
     page = rotated.get_data(as_text=True)
     new = re.search(r'id="token">([^<]+)<', page).group(1)

@@ -201,15 +201,6 @@ def instance_detail(instance_id: str) -> ResponseReturnValue:
     )
 
 
-@bp.post("/instances/<instance_id>/rotate")
-@login_required
-def instance_rotate(instance_id: str) -> ResponseReturnValue:
-    """Issue a new token; the old one stops working at once."""
-    instance = own_instance_or_404(instance_id)
-    token = instances.rotate_token(get_db(), instance_id)
-    return _token_page(instance, token, created=False)
-
-
 def _token_page(instance: dict, token: str, created: bool) -> Response:
     """The page that shows a token once; never kept by a browser or proxy cache."""
     response = make_response(render_template("token.html", instance=instance, token=token, created=created))
