@@ -70,6 +70,11 @@ def login_failures(scope: str, kind: str, subject: str) -> str:
     return f"megamsg:throttle:{scope}:{kind}:{digest}"
 
 
+def one_time(stash_id: str) -> str:
+    """A one-time secret on its way from a POST to the page that shows it once."""
+    return f"megamsg:once:{stash_id}"
+
+
 def simulator(instance_id: str, name: str) -> str:
     """The simulated phone's data (session, outbox, …) of one instance."""
     return f"megamsg:sim:{instance_id}:{name}"

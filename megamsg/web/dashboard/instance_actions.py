@@ -1,16 +1,28 @@
-"""An instance's destructive actions, each behind a confirmation page: rotate token, log out of WhatsApp."""
+"""An instance's token page and its destructive actions (rotate token, log out of WhatsApp), each confirmed first."""
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
 from megamsg.store import instances
-from megamsg.web.dashboard import confirm
-from megamsg.web.dashboard.pages import _token_page, login_required, own_instance_or_404
+from megamsg.web.dashboard import confirm, one_time
+from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
 from megamsg.web.session_control import call_runner
 
 bp = Blueprint("instance_actions", __name__, url_prefix="/instances/<instance_id>")
+
+
+@bp.get("/token")
+@login_required
+def token(instance_id: str) -> ResponseReturnValue:
+    """The new token, shown once; after that (a reload), how to get another."""
+    instance = own_instance_or_404(instance_id)
+    taken = one_time.take(current_app.config, instance_id)
+    kind, secret = taken if taken else (None, None)
+    response = make_response(render_template("token.html", instance=instance, kind=kind, token=secret))
+    response.headers["Cache-Control"] = "no-store"  # never kept by a browser or proxy cache
+    return response
 
 
 @bp.route("/rotate", methods=["GET", "POST"])
@@ -29,8 +41,9 @@ def rotate(instance_id: str) -> ResponseReturnValue:
     if not confirm.confirmed():
         return confirm.ask_first("instance_actions.rotate", instance_id=instance_id)
     token = instances.rotate_token(get_db(), instance_id)
+    one_time.stash(current_app.config, instance_id, "rotated", token)
     flash("Token rotated: the previous token no longer works.", "ok")
-    return _token_page(instance, token, created=False)
+    return redirect(url_for("instance_actions.token", instance_id=instance_id), 303)
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -6,12 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -22,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
 from megamsg.store.setup_code import check_and_consume, code_matches
-from megamsg.web.dashboard import signin, throttle
+from megamsg.web.dashboard import one_time, signin, throttle
 from megamsg.web.db import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -169,13 +167,14 @@ def instance_list() -> ResponseReturnValue:
 @bp.post("/instances")
 @login_required
 def instance_create() -> ResponseReturnValue:
-    """Create an instance and show its token once."""
+    """Create an instance, then show its token once on a GET page (reloading it creates nothing)."""
     try:
         row, token = instances.create_instance(get_db(), g.user["id"], request.form.get("name", ""))
     except ValueError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("dashboard.instance_list"))
-    return _token_page(row, token, created=True)
+        return redirect(url_for("dashboard.instance_list"), 303)
+    one_time.stash(current_app.config, row["id"], "created", token)
+    return redirect(url_for("instance_actions.token", instance_id=row["id"]), 303)
 
 
 def own_instance_or_404(instance_id: str) -> dict:
@@ -199,13 +198,6 @@ def instance_detail(instance_id: str) -> ResponseReturnValue:
         messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
     )
-
-
-def _token_page(instance: dict, token: str, created: bool) -> Response:
-    """The page that shows a token once; never kept by a browser or proxy cache."""
-    response = make_response(render_template("token.html", instance=instance, token=token, created=created))
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/instances/<instance_id>/delete")
