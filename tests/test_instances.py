@@ -188,3 +188,19 @@ def test_cli_doctor_fails_when_redis_is_down(config_overrides):
     result = broken.test_cli_runner().invoke(args=["megamsg", "doctor"])
     assert result.exit_code == 1
     assert "[FAIL] redis:" in result.output and "check(s) failed" in result.output
+
+
+def test_delete_is_all_or_nothing(make_instance, db):
+    import sqlite3
+
+    from megamsg.store.instances import delete_instance
+    from megamsg.store.message_log import create_outgoing
+
+    instance, _ = make_instance()
+    create_outgoing(db, instance["id"], {"peer": "+201234567890", "type": "text", "text": "hi"})
+    # The last statement fails: nothing before it may stay deleted.
+    db.execute("CREATE TRIGGER refuse BEFORE DELETE ON instances BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        delete_instance(db, instance["id"])
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM instances").fetchone()[0] == 1
