@@ -25,8 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_RETRY_INTERVALS": "5,60",
     "WEBHOOK_WORKERS": 2,  # deliveries in parallel, so one slow receiver does not hold up the rest
     "RATE_LIMIT_PER_MINUTE": 600,
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_LOCK_SECONDS": 900,
+    "LOGIN_MAX_FAILURES": 5,  # wrong passwords per account, from every address together
+    "LOGIN_ADDRESS_MAX_FAILURES": 20,  # per client address: higher, people may share one (NAT, proxy)
+    "LOGIN_LOCK_SECONDS": 900,  # failures are counted over this long; a lock lasts this long
+    "SESSION_IDLE_DAYS": 14,  # a dashboard session unused this long ends
     "SESSION_STORE": None,  # None → <DATA_DIR>/sessions/<instance>.sqlite; or postgres://…
     "PAIRING_TIMEOUT": 180.0,
     "SIMULATOR_QR_SECONDS": 20.0,

@@ -4,6 +4,7 @@ Everything of ours lives under `megamsg:`; RQ's own keys under `rq:`. Queues: `w
 (a runner's sends and control calls), `events` (what runners report), `webhooks:<n>` (deliveries).
 """
 
+import hashlib
 import zlib
 from typing import Any
 
@@ -62,9 +63,16 @@ def rate_window(instance_id: str, window: int) -> str:
     return f"megamsg:rate:{instance_id}:{window}"
 
 
-def login_failures(scope: str, subject: str) -> str:
-    """Failed dashboard logins of one account or address."""
-    return f"megamsg:throttle:{scope}:{subject}"
+def login_failures(scope: str, kind: str, subject: str) -> str:
+    """Failed dashboard logins (scope "login" or "setup") of one account or address (kind)."""
+    # Hashed: the subject is whatever was typed into the form, of any length.
+    digest = hashlib.sha256(subject.encode()).hexdigest()
+    return f"megamsg:throttle:{scope}:{kind}:{digest}"
+
+
+def one_time(stash_id: str) -> str:
+    """A one-time secret on its way from a POST to the page that shows it once."""
+    return f"megamsg:once:{stash_id}"
 
 
 def simulator(instance_id: str, name: str) -> str:

@@ -82,7 +82,10 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
     assert "+201000000000" in page.inner_text("#linked")
     assert page.is_hidden("#qr-block")
 
-    page.click("text=Log out of WhatsApp")
+    with page.expect_navigation():
+        page.click("text=Log out of WhatsApp")
+    with page.expect_navigation():
+        page.click("main form button.danger")  # the confirmation page
     page.wait_for_function("document.querySelector('#status').textContent === 'qr'")
     assert instance_id in page.content()
 

@@ -11,7 +11,9 @@ from tests.conftest import auth_headers, csrf_from, login
 
 def create_via_dashboard(client, name: str) -> tuple[str, str]:
     token = csrf_from(client.get("/instances").get_data(as_text=True))
-    response = client.post("/instances", data={"name": name, "csrf_token": token})
+    created = client.post("/instances", data={"name": name, "csrf_token": token})
+    assert created.status_code == 303  # then a GET page shows the token once
+    response = client.get(created.headers["Location"])
     assert response.headers["Cache-Control"] == "no-store"  # the token must not linger in a cache
     page = response.get_data(as_text=True)
     instance_id = re.search(r'id="instance-id">([^<]+)<', page).group(1)
@@ -39,7 +41,11 @@ def test_dashboard_rotate_invalidates_old_token(client, make_user, db):
     login(client, "owner@example.com")
     instance_id, old = create_via_dashboard(client, "Support")
     csrf = csrf_from(client.get(f"/instances/{instance_id}").get_data(as_text=True))
-    rotated = client.post(f"/instances/{instance_id}/rotate", data={"csrf_token": csrf})
+    rotated = client.post(
+        f"/instances/{instance_id}/rotate",
+        data={"csrf_token": csrf, "confirmed": "yes"},
+        follow_redirects=True,
+    )
     assert rotated.headers["Cache-Control"] == "no-store"
     page = rotated.get_data(as_text=True)
     new = re.search(r'id="token">([^<]+)<', page).group(1)
@@ -182,3 +188,19 @@ def test_cli_doctor_fails_when_redis_is_down(config_overrides):
     result = broken.test_cli_runner().invoke(args=["megamsg", "doctor"])
     assert result.exit_code == 1
     assert "[FAIL] redis:" in result.output and "check(s) failed" in result.output
+
+
+def test_delete_is_all_or_nothing(make_instance, db):
+    import sqlite3
+
+    from megamsg.store.instances import delete_instance
+    from megamsg.store.message_log import create_outgoing
+
+    instance, _ = make_instance()
+    create_outgoing(db, instance["id"], {"peer": "+201234567890", "type": "text", "text": "hi"})
+    # The last statement fails: nothing before it may stay deleted.
+    db.execute("CREATE TRIGGER refuse BEFORE DELETE ON instances BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        delete_instance(db, instance["id"])
+    assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+    assert db.execute("SELECT count(*) FROM instances").fetchone()[0] == 1

@@ -4,7 +4,8 @@ import sqlite_utils
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from megamsg.clock import now_iso
-from megamsg.store.db import first_row
+from megamsg.store import dashboard_sessions
+from megamsg.store.db import first_row, immediate
 
 MIN_PASSWORD_LENGTH = 10
 # Compared against when the user does not exist, so both paths cost the same.
@@ -12,7 +13,11 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class AccountError(ValueError):
-    """A user could not be created (message is safe to show)."""
+    """A user could not be created or changed (message is safe to show)."""
+
+
+class WrongPassword(AccountError):
+    """The current password given to confirm a change is not right."""
 
 
 def normalise_email(email: str) -> str:
@@ -36,13 +41,18 @@ def create_user(db: sqlite_utils.Database, email: str, password: str, is_admin: 
     return {"id": table.last_pk, **row}
 
 
+def validate_password(password: str) -> None:
+    """Raise AccountError if password is too weak to set."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+
+
 def validate_new_user(db: sqlite_utils.Database, email: str, password: str) -> None:
     """Raise AccountError if a user with these details cannot be created."""
     email = normalise_email(email)
     if "@" not in email or len(email) > 254 or " " in email:
         raise AccountError("Enter a valid email address.")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters.")
+    validate_password(password)
     if user_by_email(db, email):
         raise AccountError("A user with that email already exists.")
 
@@ -71,3 +81,23 @@ def authenticate(db: sqlite_utils.Database, email: str, password: str) -> dict |
 def user_count(db: sqlite_utils.Database) -> int:
     """Number of users."""
     return db.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def change_password(
+    db: sqlite_utils.Database, user_id: int, current: str, new: str, keep_session: str | None
+) -> int:
+    """Set a new password if `current` is right; end the user's other sessions; return how many ended."""
+    user = user_by_id(db, user_id)
+    if user is None or not check_password_hash(user["password_hash"], current or ""):
+        raise WrongPassword("Your current password is not right.")
+    validate_password(new)
+    new_hash = generate_password_hash(new)
+    with immediate(db):
+        # Only over the hash just checked: a change made meanwhile elsewhere is not overwritten.
+        changed = db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?",
+            [new_hash, user_id, user["password_hash"]],
+        ).rowcount
+        if not changed:
+            raise AccountError("Your password was changed meanwhile. Log in again.")
+        return dashboard_sessions.end_user_sessions(db, user_id, keep=keep_session)

@@ -9,7 +9,7 @@ import sqlite_utils
 from megamsg.clock import now_iso
 from megamsg.ids import new_instance_id
 from megamsg.signing import new_secret
-from megamsg.store.db import first_row
+from megamsg.store.db import first_row, immediate
 
 TOKEN_BYTES = 32  # 64 hex characters, as the contract promises
 
@@ -83,8 +83,8 @@ def rotate_token(db: sqlite_utils.Database, instance_id: str) -> str:
 
 
 def delete_instance(db: sqlite_utils.Database, instance_id: str) -> None:
-    """Delete the instance and everything stored for it."""
-    with db.conn:
+    """Delete the instance and everything stored for it, all or nothing."""
+    with immediate(db):
         db.execute(
             "DELETE FROM message_status WHERE message_id IN (SELECT id FROM messages WHERE instance_id = ?)",
             [instance_id],

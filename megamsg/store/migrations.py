@@ -137,11 +137,24 @@ def _m004_unique_constraints(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_dashboard_sessions(db: sqlite_utils.Database) -> None:
+    # Logging out, a password change or "log out everywhere" delete rows here; a cookie whose row
+    # is gone opens nothing. The id is the SHA-256 of the session id the browser holds.
+    db.table("dashboard_sessions").create(
+        {"id": str, "user_id": int, "created_at": str, "last_seen_at": str, "address": str},
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"user_id", "created_at", "last_seen_at"},
+    )
+    db.table("dashboard_sessions").create_index(["user_id"])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
     (3, "webhook events and delivery attempts", _m003_webhooks),
     (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
+    (5, "server-side dashboard sessions", _m005_dashboard_sessions),
 ]
 
 

@@ -14,6 +14,7 @@ from megamsg.redis_conn import describe, get_redis
 from megamsg.session_state import mark_deleted
 from megamsg.store import accounts, instances
 from megamsg.store.db import connect, migrate
+from megamsg.web.dashboard import throttle
 
 megamsg_cli = AppGroup("megamsg", help="MegaMsg administration.")
 instance_cli = AppGroup("instance", help="Manage instances.")
@@ -45,6 +46,24 @@ def create_user_command(email: str, admin: bool, password: str) -> None:
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Created {'admin ' if admin else ''}user {user['email']}.")
+
+
+@megamsg_cli.command("unlock")
+@click.argument("email")
+def unlock_command(email: str) -> None:
+    """Clear an account's failed logins and its lock, if it has one."""
+    email = accounts.normalise_email(email)
+    failures, locked_for = throttle.forget(current_app.config, "login", throttle.ACCOUNT, email)
+    if locked_for:
+        click.echo(f"Unlocked {email} (it was locked for another {throttle.wait_text(locked_for)}).")
+    elif failures:
+        click.echo(
+            f"{email} was not locked ({failures} failed attempt{'' if failures == 1 else 's'} forgotten)."
+        )
+    elif accounts.user_by_email(_db(), email) is None:
+        click.echo(f"{email} was not locked (and no user has that email).")
+    else:
+        click.echo(f"{email} was not locked.")
 
 
 @instance_cli.command("create")

@@ -6,16 +6,13 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -23,7 +20,7 @@ from flask.typing import ResponseReturnValue
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
 from megamsg.store.setup_code import check_and_consume, code_matches
-from megamsg.web.dashboard import throttle
+from megamsg.web.dashboard import one_time, signin, throttle
 from megamsg.web.db import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -31,9 +28,8 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.before_app_request
 def load_user() -> None:
-    """Put the logged-in user (or None) on g."""
-    user_id = session.get("user_id")
-    g.user = accounts.user_by_id(get_db(), user_id) if user_id else None
+    """Put the logged-in user (or None) on g; note a session that was ended elsewhere."""
+    g.user, g.session_ended = signin.current_user()
 
 
 def login_required(view: Callable) -> Callable:
@@ -42,6 +38,10 @@ def login_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(*args: object, **kwargs: object) -> ResponseReturnValue:
         if g.user is None:
+            if g.session_ended:
+                flash(
+                    "Your session has ended (logged out, or the password was changed). Log in again.", "error"
+                )
             return redirect(url_for("dashboard.login", next=request.path))
         return view(*args, **kwargs)
 
@@ -60,22 +60,19 @@ def safe_next(target: str) -> str | None:
     return target
 
 
-def _client_address() -> str:
-    return request.remote_addr or "unknown"
+_LOCK_REASONS = {
+    ("login", throttle.ACCOUNT): "Too many failed attempts for this account.",
+    ("login", throttle.ADDRESS): "Too many failed attempts from your address.",
+    ("setup", throttle.ADDRESS): "Too many wrong setup codes from your address.",
+}
 
 
-def _too_many(scope: str, subjects: list[str]) -> ResponseReturnValue | None:
-    wait = throttle.locked_for(current_app.config, scope, subjects)
-    if not wait:
-        return None
-    minutes = max(1, (wait + 59) // 60)
-    return (
-        render_template(
-            "throttled.html", message=f"Too many failed attempts. Try again in {minutes} minute(s)."
-        ),
-        429,
-        {"Retry-After": str(wait)},
-    )
+def _throttled(scope: str, lock: throttle.Lock) -> ResponseReturnValue:
+    message = f"{_LOCK_REASONS[scope, lock.kind]} Try again in {throttle.wait_text(lock.seconds)}."
+    if lock.kind == throttle.ADDRESS and scope == "login":
+        # People behind one proxy share an address: one of them guessing must not lock the rest out.
+        message += " The right password of an account that is not locked still logs in."
+    return render_template("throttled.html", message=message), 429, {"Retry-After": str(lock.seconds)}
 
 
 @bp.get("/")
@@ -95,14 +92,14 @@ def setup() -> ResponseReturnValue:
     if accounts.user_count(db):
         return redirect(url_for("dashboard.login"))
     if request.method == "POST":
-        subjects = [_client_address()]
-        blocked = _too_many("setup", subjects)
-        if blocked:
-            return blocked
+        address = signin.client_address()
+        lock = throttle.lock_on(current_app.config, "setup", throttle.ADDRESS, address)
+        if lock:
+            return _throttled("setup", lock)
         email, password = request.form.get("email", ""), request.form.get("password", "")
         code = request.form.get("setup_code", "")
         if not code_matches(db, code):
-            throttle.record_failure(current_app.config, "setup", subjects)
+            throttle.record_failure(current_app.config, "setup", {throttle.ADDRESS: address})
             flash("That setup code is not valid. It is printed in the web process log at start.", "error")
             return render_template("setup.html", email=email), 400
         try:
@@ -114,8 +111,7 @@ def setup() -> ResponseReturnValue:
             flash("That setup code was just used. Log in instead.", "error")
             return redirect(url_for("dashboard.login"))
         user = accounts.create_user(db, email, password, is_admin=True)
-        session.clear()
-        session["user_id"] = user["id"]
+        signin.log_in(user)
         flash("Welcome! Your admin account is ready.", "ok")
         return redirect(url_for("dashboard.instance_list"))
     return render_template("setup.html", email="")
@@ -123,33 +119,38 @@ def setup() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Email + password login with throttling."""
+    """Email + password login, throttled per account and per address."""
     db = get_db()
     if accounts.user_count(db) == 0:
         return redirect(url_for("dashboard.setup"))
     if request.method == "POST":
+        config = current_app.config
         email = accounts.normalise_email(request.form.get("email", ""))
-        subjects = [email, _client_address()]
-        blocked = _too_many("login", subjects)
-        if blocked:
-            return blocked
+        address = signin.client_address()
+        account_lock = throttle.lock_on(config, "login", throttle.ACCOUNT, email)
+        if account_lock:
+            return _throttled("login", account_lock)
+        # A locked address does not stop the right password: only wrong ones answer 429 there.
         user = accounts.authenticate(db, email, request.form.get("password", ""))
         if user is None:
-            throttle.record_failure(current_app.config, "login", subjects)
+            address_lock = throttle.lock_on(config, "login", throttle.ADDRESS, address)
+            throttle.record_failure(config, "login", {throttle.ACCOUNT: email, throttle.ADDRESS: address})
+            if address_lock:
+                return _throttled("login", address_lock)
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=email), 401
-        throttle.clear(current_app.config, "login", [email])
-        session.clear()
-        session["user_id"] = user["id"]
+        throttle.forget(config, "login", throttle.ACCOUNT, email)
+        signin.log_in(user)
         return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))
     return render_template("login.html", email="")
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """End the session."""
-    session.clear()
-    return redirect(url_for("dashboard.login"))
+    """End this browser's session, on the server too."""
+    signin.log_out()
+    flash("You are logged out.", "ok")
+    return redirect(url_for("dashboard.login"), 303)
 
 
 @bp.get("/instances")
@@ -166,13 +167,14 @@ def instance_list() -> ResponseReturnValue:
 @bp.post("/instances")
 @login_required
 def instance_create() -> ResponseReturnValue:
-    """Create an instance and show its token once."""
+    """Create an instance, then show its token once on a GET page (reloading it creates nothing)."""
     try:
         row, token = instances.create_instance(get_db(), g.user["id"], request.form.get("name", ""))
     except ValueError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("dashboard.instance_list"))
-    return _token_page(row, token, created=True)
+        return redirect(url_for("dashboard.instance_list"), 303)
+    one_time.stash(current_app.config, row["id"], "created", token)
+    return redirect(url_for("instance_actions.token", instance_id=row["id"]), 303)
 
 
 def own_instance_or_404(instance_id: str) -> dict:
@@ -196,22 +198,6 @@ def instance_detail(instance_id: str) -> ResponseReturnValue:
         messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
     )
-
-
-@bp.post("/instances/<instance_id>/rotate")
-@login_required
-def instance_rotate(instance_id: str) -> ResponseReturnValue:
-    """Issue a new token; the old one stops working at once."""
-    instance = own_instance_or_404(instance_id)
-    token = instances.rotate_token(get_db(), instance_id)
-    return _token_page(instance, token, created=False)
-
-
-def _token_page(instance: dict, token: str, created: bool) -> Response:
-    """The page that shows a token once; never kept by a browser or proxy cache."""
-    response = make_response(render_template("token.html", instance=instance, token=token, created=created))
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/instances/<instance_id>/delete")

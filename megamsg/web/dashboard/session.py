@@ -56,15 +56,6 @@ def pair_code(instance_id: str) -> ResponseReturnValue:
     return jsonify({"ok": True, "code": answer["code"]})
 
 
-@bp.post("/logout")
-@login_required
-def logout(instance_id: str) -> ResponseReturnValue:
-    """Unlink the WhatsApp session."""
-    own_instance_or_404(instance_id)
-    _run(instance_id, "logout", {})
-    return jsonify({"ok": True})
-
-
 @bp.post("/simulate-scan")
 @login_required
 def simulate_scan(instance_id: str) -> ResponseReturnValue:
