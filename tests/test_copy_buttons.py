@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from megamsg.store.db import connect
 from tests.browser_pages import RequestLog, check_layout, chromium
 from tests.conftest import PASSWORD
 
@@ -88,6 +89,26 @@ def test_token_page_copy_buttons_select_the_text_with_a_hint_over_plain_http(
     check_layout(page, "token-plain-http-1280")
     page.set_viewport_size({"width": 390, "height": 844})
     check_layout(page, "token-plain-http-390")
+
+
+def test_webhook_secret_copy_button_selects_it_with_a_hint_over_plain_http(
+    page, log, live_server, app, make_instance
+):
+    instance, _ = make_instance(owner_email="owner@example.com")
+    base = by_host_name(live_server)
+    log_in(page, base)
+    page.goto(f"{base}/instances/{instance['id']}/webhooks")
+    page.click("text=Reveal secret")
+    secret = connect(app.config["DATABASE"])["instances"].get(instance["id"])["webhook_secret"]
+    assert page.inner_text("#webhook-secret") == secret
+
+    page.click("[data-copy=webhook-secret]")
+    assert selected_text(page) == secret
+    expect(page.get_by_text(HINT)).to_be_visible()
+    assert log.page_errors == []
+    check_layout(page, "webhook-secret-plain-http-1280")
+    page.set_viewport_size({"width": 390, "height": 844})
+    check_layout(page, "webhook-secret-plain-http-390")
 
 
 def test_copy_buttons_use_the_clipboard_in_a_secure_context(page, context, log, live_server, make_user):

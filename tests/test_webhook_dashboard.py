@@ -46,20 +46,35 @@ def shown_secret(html: str) -> str:
 
 def test_secret_hidden_until_revealed_and_rotation_issues_a_new_one(client, db, owned):
     secret = owned["webhook_secret"]
+    settings_path = f"/instances/{owned['id']}/webhooks"
     assert secret not in page(client, owned["id"])
 
+    # Post/redirect/get: the secret is shown on the settings page itself, once, never in a URL.
     revealed = post(client, owned["id"], "/reveal")
-    assert revealed.status_code == 200
-    assert revealed.headers["Cache-Control"] == "no-store"
-    assert shown_secret(revealed.get_data(as_text=True)) == secret
+    assert revealed.status_code == 302 and revealed.headers["Location"] == settings_path
+    shown = client.get(settings_path)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert shown_secret(shown.get_data(as_text=True)) == secret
+    assert secret not in page(client, owned["id"])  # a reload hides it again
+    assert client.get(settings_path + "/reveal").headers["Location"] == settings_path  # no 404
 
     rotated = post(client, owned["id"], "/rotate")
-    assert rotated.status_code == 200
-    assert rotated.headers["Cache-Control"] == "no-store"
-    new = shown_secret(rotated.get_data(as_text=True))
+    assert rotated.status_code == 302 and rotated.headers["Location"] == settings_path
+    after = client.get(settings_path)
+    assert after.headers["Cache-Control"] == "no-store"
+    new = shown_secret(after.get_data(as_text=True))
     assert new != secret and new.startswith("whsec_")
     assert db["instances"].get(owned["id"])["webhook_secret"] == new
     assert new not in page(client, owned["id"])
+    assert client.get(settings_path + "/rotate").status_code == 302  # a GET rotates nothing
+    assert db["instances"].get(owned["id"])["webhook_secret"] == new
+
+
+def test_a_reveal_shows_only_the_instance_it_was_asked_for(client, owned, make_instance):
+    other, _ = make_instance("Other", owner_email="owner@example.com")
+    post(client, owned["id"], "/reveal")
+    assert other["webhook_secret"] not in page(client, other["id"])
+    assert owned["webhook_secret"] not in page(client, owned["id"])  # the one-time flag was used up
 
 
 def test_forms_need_a_csrf_token(client, db, owned):
@@ -101,7 +116,8 @@ def test_test_event_is_delivered_and_listed_and_can_be_redelivered(
         post(client, owned["id"], "", {"url": scripted_receiver.url, "events": ["message"]}).status_code
         == 302
     )
-    secret = shown_secret(post(client, owned["id"], "/rotate").get_data(as_text=True))
+    post(client, owned["id"], "/rotate")
+    secret = shown_secret(page(client, owned["id"]))
 
     sent = post(client, owned["id"], "/test")
     assert sent.status_code == 302

@@ -1,8 +1,9 @@
-"""The webhook page in chromium."""
+"""The webhook page in chromium: aligned event checkboxes, a reveal that survives a reload."""
 
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser_pages import RequestLog, check_layout, chromium
 from tests.conftest import PASSWORD
@@ -74,3 +75,36 @@ def test_event_checkboxes_sit_next_to_their_labels(page, settings_url):
     for box in boxes:
         assert box["width"] < 24, boxes  # the global `input {min-width: 16rem}` stretched them
         assert 0 <= box["gap"] < 12, boxes
+
+
+def test_a_revealed_secret_survives_a_reload_and_stays_out_of_the_url(page, log, settings_url, app, db):
+    page.goto(settings_url)
+    with page.expect_response(lambda answer: answer.url == settings_url) as shown:
+        page.click("text=Reveal secret")
+    secret = page.inner_text("#webhook-secret")
+    assert secret == db["instances"].get(settings_url.split("/")[-2])["webhook_secret"]
+    assert "no-store" in shown.value.headers["cache-control"]  # the page holding the secret
+    assert secret not in page.url
+
+    again = page.goto(page.url)  # Enter in the address bar
+    assert again.status == 200, page.url  # it was GET …/webhooks/reveal: 404
+    assert page.locator("#webhook-secret-hidden").is_visible()  # shown once, hidden again
+    assert secret not in page.content()
+
+    old_address = page.goto(settings_url + "/reveal")  # history or a bookmark from before
+    assert old_address.status == 200 and page.url == settings_url
+    assert secret not in page.content()
+    assert log.page_errors == []
+
+
+def test_rotating_then_reloading_does_not_rotate_again(page, settings_url, db):
+    page.goto(settings_url)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Rotate secret")
+    expect(page.locator(".flash.ok")).to_contain_text("New signing secret issued")
+    rotated = page.inner_text("#webhook-secret")
+    instance_id = settings_url.split("/")[-2]
+    assert db["instances"].get(instance_id)["webhook_secret"] == rotated
+
+    page.reload()
+    assert db["instances"].get(instance_id)["webhook_secret"] == rotated

@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from megamsg.delivery import webhooks as webhook_delivery
@@ -21,6 +21,9 @@ from megamsg.web.db import get_db
 bp = Blueprint("webhooks_ui", __name__)
 
 PAGE_SIZE = 20
+# Session key naming the instance whose secret the next settings page shows (then forgotten):
+# the secret itself never goes into the session cookie or a URL.
+REVEAL = "webhook_reveal"
 
 
 def _event_or_404(instance: dict, event_id: str) -> dict:
@@ -60,11 +63,19 @@ def _render_settings(
     )
 
 
+def _back_to_settings(instance_id: str, reveal: bool = False) -> ResponseReturnValue:
+    """Post/redirect/get: reloading the result repeats nothing and never asks to resend a form."""
+    if reveal:
+        session[REVEAL] = instance_id
+    return redirect(url_for("webhooks_ui.settings", instance_id=instance_id))
+
+
 @bp.get("/instances/<instance_id>/webhooks")
 @login_required
 def settings(instance_id: str) -> ResponseReturnValue:
-    """Webhook settings and the latest deliveries."""
-    return _render_settings(own_instance_or_404(instance_id))
+    """Webhook settings and the latest deliveries (with the secret once, right after a reveal)."""
+    instance = own_instance_or_404(instance_id)
+    return _render_settings(instance, reveal=session.pop(REVEAL, None) == instance_id)
 
 
 @bp.post("/instances/<instance_id>/webhooks")
@@ -88,18 +99,28 @@ def save_settings(instance_id: str) -> ResponseReturnValue:
 @bp.post("/instances/<instance_id>/webhooks/reveal")
 @login_required
 def reveal_secret(instance_id: str) -> ResponseReturnValue:
-    """Show the signing secret (kept out of the page until asked for)."""
-    return _render_settings(own_instance_or_404(instance_id), reveal=True)
+    """Show the signing secret on the settings page (kept out of the page until asked for)."""
+    own_instance_or_404(instance_id)
+    return _back_to_settings(instance_id, reveal=True)
 
 
 @bp.post("/instances/<instance_id>/webhooks/rotate")
 @login_required
 def rotate(instance_id: str) -> ResponseReturnValue:
     """Issue a new signing secret; the old one stops being used at once."""
-    instance = own_instance_or_404(instance_id)
-    secret = rotate_secret(get_db(), instance_id)
+    own_instance_or_404(instance_id)
+    rotate_secret(get_db(), instance_id)
     flash("New signing secret issued. Update your receiver: deliveries are now signed with it.", "ok")
-    return _render_settings({**instance, "webhook_secret": secret}, reveal=True)
+    return _back_to_settings(instance_id, reveal=True)
+
+
+@bp.get("/instances/<instance_id>/webhooks/reveal")
+@bp.get("/instances/<instance_id>/webhooks/rotate")
+@login_required
+def settings_again(instance_id: str) -> ResponseReturnValue:
+    """An old address of a reveal or rotation (history, bookmark): the settings page, nothing done."""
+    own_instance_or_404(instance_id)
+    return _back_to_settings(instance_id)
 
 
 @bp.post("/instances/<instance_id>/webhooks/test")
