@@ -7,7 +7,7 @@ import pytest
 
 from megamsg.delivery.webhook_config import set_webhook
 from megamsg.delivery.webhooks import record_event
-from megamsg.store.webhook_events import list_attempts
+from megamsg.store.webhook_events import list_attempts, record_attempt
 from tests.conftest import csrf_from, login
 from tests.test_webhook_delivery import wait_status
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
@@ -129,7 +129,7 @@ def test_test_event_is_delivered_and_listed_and_can_be_redelivered(
     assert request["headers"]["webhook-id"] == event_id
 
     listing = page(client, owned["id"])
-    row = re.search(rf'<tr data-event="{event_id}">(.*?)</tr>', listing, re.S).group(1)
+    row = re.search(rf'<tr data-event="{event_id}"[^>]*>(.*?)</tr>', listing, re.S).group(1)
     assert "test" in row and "delivered" in row and "200" in row
 
     detail = page(client, owned["id"], f"/{event_id}")
@@ -165,17 +165,57 @@ def test_redeliver_of_an_event_still_in_progress_is_refused(app, client, db, own
 def test_deliveries_are_listed_newest_first_and_paginated(client, db, owned):
     ids = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(25)]
     first = page(client, owned["id"])
-    listed = re.findall(r'<tr data-event="([^"]+)">', first)
+    listed = re.findall(r'<tr data-event="([^"]+)"', first)
     assert listed == ids[::-1][:20]
     assert "?page=2" in first and "Newer" not in first
     second = page(client, owned["id"], "?page=2")
-    assert re.findall(r'<tr data-event="([^"]+)">', second) == ids[::-1][20:]
+    assert re.findall(r'<tr data-event="([^"]+)"', second) == ids[::-1][20:]
     assert "Newer" in second and "?page=3" not in second
+
+
+def test_the_pages_poll_json_with_each_event_state_and_attempts(client, db, owned, make_instance):
+    set_webhook(db, owned["id"], "https://example.com/hook")
+    instance = db["instances"].get(owned["id"])
+    pending = record_event(db, instance, "message", {"message": {}})
+    other, _ = make_instance("Theirs", owner_email="other@example.com")
+    foreign = record_event(db, other, "message", {"message": {}})
+    record_attempt(
+        db,
+        pending,
+        1,
+        "https://example.com/hook",
+        "pending",
+        status_code=503,
+        error="503 Service Unavailable",
+        duration_ms=12,
+        excerpt="busy",
+    )
+
+    listing = client.get(f"/instances/{owned['id']}/webhooks/status?id={pending}&id={foreign}&id=msg_nope")
+    assert listing.headers["Cache-Control"] == "no-store"
+    [event] = listing.get_json()["events"]  # only this instance's events
+    assert event["id"] == pending and event["status"] == "pending" and event["final"] is False
+    assert event["attempts"] == 1 and event["last_status_code"] == 503
+
+    detail = client.get(f"/instances/{owned['id']}/webhooks/{pending}/status").get_json()
+    assert detail["attempts_list"] == [
+        {
+            "attempt": 1,
+            "at": detail["attempts_list"][0]["at"],
+            "status_code": 503,
+            "duration_ms": 12,
+            "error": "503 Service Unavailable",
+            "response_excerpt": "busy",
+        }
+    ]
+    assert client.get(f"/instances/{owned['id']}/webhooks/{foreign}/status").status_code == 404
 
 
 ROUTES = [
     ("get", ""),
     ("get", "/{event}"),
+    ("get", "/status?id={event}"),
+    ("get", "/{event}/status"),
     ("post", ""),
     ("post", "/reveal"),
     ("post", "/rotate"),

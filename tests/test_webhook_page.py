@@ -1,4 +1,5 @@
-"""The webhook page in chromium: aligned event checkboxes, a reveal that survives a reload."""
+"""The webhook page in chromium: aligned event checkboxes, a reveal that survives a reload, and
+events that update live until they are final."""
 
 import re
 
@@ -8,6 +9,8 @@ from playwright.sync_api import expect
 from tests.browser_pages import RequestLog, check_layout, chromium
 from tests.conftest import PASSWORD
 from tests.webhook_support import WEBHOOK_TEST_CONFIG
+
+LIVE_WAIT = 30_000  # ms: a queue worker starting and delivering on a busy machine
 
 
 @pytest.fixture
@@ -108,3 +111,39 @@ def test_rotating_then_reloading_does_not_rotate_again(page, settings_url, db):
 
     page.reload()
     assert db["instances"].get(instance_id)["webhook_secret"] == rotated
+
+
+def test_test_events_update_live_until_delivered(
+    page, context, log, settings_url, scripted_receiver, queue_workers
+):
+    page.goto(settings_url)
+    page.fill("#webhook-settings input[name=url]", scripted_receiver.url)
+    page.click("#webhook-settings button[type=submit]")
+    with page.expect_navigation():
+        page.click("text=Send a test event")
+    first = page.url
+    page.goto(settings_url)
+    with page.expect_navigation():
+        page.click("text=Send a test event")
+    # No worker yet: both pages open on events that are still pending.
+    expect(page.locator("#event-status")).to_have_text("pending")
+    listing = context.new_page()
+    listing.goto(settings_url)
+    rows = listing.locator("#deliveries tbody tr")
+    expect(rows).to_have_count(2)
+    expect(listing.locator("#deliveries .wh-pending")).to_have_count(2)
+    both_widths(page, "webhook-event-pending")
+
+    queue_workers.start()
+
+    expect(page.locator("#event-status")).to_have_text("delivered", timeout=LIVE_WAIT)
+    expect(page.locator("#event-attempts")).to_have_text("1")
+    expect(page.locator("#attempts tbody tr")).to_have_count(1)
+    expect(page.locator("#attempts tbody tr td").nth(2)).to_have_text("200")
+    expect(listing.locator("#deliveries .wh-delivered")).to_have_count(2, timeout=LIVE_WAIT)
+    expect(rows.first.locator("td").nth(4)).to_have_text("200")
+    assert scripted_receiver.count() == 2
+    assert first != page.url
+    both_widths(page, "webhook-event-delivered")
+    both_widths(listing, "webhook-settings")
+    assert log.page_errors == []

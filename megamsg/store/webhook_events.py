@@ -61,6 +61,21 @@ def list_events(db: sqlite_utils.Database, instance_id: str, limit: int = 25, of
     ]
 
 
+def events_by_id(db: sqlite_utils.Database, instance_id: str, event_ids: list[str]) -> list[dict]:
+    """Those of the given events that belong to the instance (in no particular order)."""
+    if not event_ids:
+        return []
+    marks = ", ".join("?" for _ in event_ids)
+    return [
+        dict(row)
+        for row in db.query(
+            "SELECT id, kind, status, attempts, last_status_code, last_error, created_at, updated_at"
+            f" FROM webhook_events WHERE instance_id = ? AND id IN ({marks})",
+            [instance_id, *event_ids],
+        )
+    ]
+
+
 def list_attempts(db: sqlite_utils.Database, event_id: str) -> list[dict]:
     """Every recorded attempt of the event, oldest first."""
     return [

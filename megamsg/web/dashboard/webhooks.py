@@ -15,10 +15,12 @@ from megamsg.delivery.webhook_config import (
     set_webhook,
 )
 from megamsg.store import webhook_events
+from megamsg.web.dashboard import webhooks_live
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
 
 bp = Blueprint("webhooks_ui", __name__)
+bp.register_blueprint(webhooks_live.bp)
 
 PAGE_SIZE = 20
 # Session key naming the instance whose secret the next settings page shows (then forgotten):
@@ -56,6 +58,7 @@ def _render_settings(
             events=rows[:PAGE_SIZE],
             page=page,
             has_older=len(rows) > PAGE_SIZE,
+            in_progress=webhook_events.IN_PROGRESS,
         ),
         status,
         # A page that shows the secret must not be kept by a browser or proxy cache.
@@ -148,6 +151,7 @@ def event_detail(instance_id: str, event_id: str) -> ResponseReturnValue:
         event=event,
         payload=json.dumps(json.loads(event["payload"]), indent=2, ensure_ascii=False),
         attempts=webhook_events.list_attempts(get_db(), event_id),
+        in_progress=webhook_events.IN_PROGRESS,
     )
 
 
