@@ -163,7 +163,9 @@ def test_redeliver_of_an_event_still_in_progress_is_refused(app, client, db, own
 
 
 def test_deliveries_are_listed_newest_first_and_paginated(client, db, owned):
-    ids = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(25)]
+    set_webhook(db, owned["id"], "https://example.com/hook")  # else every event is skipped, and hidden
+    instance = db["instances"].get(owned["id"])
+    ids = [record_event(db, instance, "message", {"message": {"text": str(n)}}) for n in range(25)]
     first = page(client, owned["id"])
     listed = re.findall(r'<tr data-event="([^"]+)"', first)
     assert listed == ids[::-1][:20]
@@ -171,6 +173,27 @@ def test_deliveries_are_listed_newest_first_and_paginated(client, db, owned):
     second = page(client, owned["id"], "?page=2")
     assert re.findall(r'<tr data-event="([^"]+)"', second) == ids[::-1][20:]
     assert "Newer" in second and "?page=3" not in second
+
+
+def test_skipped_events_are_hidden_unless_asked_for_and_pages_keep_the_choice(client, db, owned):
+    skipped = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(21)]
+    set_webhook(db, owned["id"], "https://example.com/hook", ["status"])
+    instance = db["instances"].get(owned["id"])
+    sent = record_event(db, instance, "status", {"status": {}})
+    not_chosen = record_event(db, instance, "message", {"message": {"text": "not chosen"}})
+
+    listing = page(client, owned["id"])
+    assert re.findall(r'<tr data-event="([^"]+)"', listing) == [sent]
+    assert "22 events were recorded but not sent" in listing
+    assert "?skipped=1" in listing and "Older" not in listing
+
+    everything = page(client, owned["id"], "?skipped=1")
+    shown = re.findall(r'<tr data-event="([^"]+)"', everything)
+    assert shown == [not_chosen, sent, *skipped[::-1][:18]]
+    assert "Hide skipped events" in everything
+    assert "page=2&amp;skipped=1" in everything  # the next page shows them too
+    second = re.findall(r'<tr data-event="([^"]+)"', page(client, owned["id"], "?page=2&skipped=1"))
+    assert second == skipped[::-1][18:]
 
 
 def test_the_pages_poll_json_with_each_event_state_and_attempts(client, db, owned, make_instance):

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from megamsg.delivery.webhooks import record_event
 from tests.browser_pages import RequestLog, check_layout, chromium
 from tests.conftest import PASSWORD
 from tests.webhook_support import WEBHOOK_TEST_CONFIG
@@ -147,3 +148,23 @@ def test_test_events_update_live_until_delivered(
     both_widths(page, "webhook-event-delivered")
     both_widths(listing, "webhook-settings")
     assert log.page_errors == []
+
+
+def test_skipped_events_are_hidden_until_asked_for(page, settings_url, db):
+    instance = db["instances"].get(settings_url.split("/")[-2])
+    skipped = [record_event(db, instance, "message", {"message": {"text": str(n)}}) for n in range(3)]
+    db["instances"].update(instance["id"], {"webhook_url": "https://example.com/hook"})
+    kept = record_event(db, db["instances"].get(instance["id"]), "message", {"message": {"text": "sent"}})
+
+    page.goto(settings_url)
+    expect(page.locator("#deliveries tbody tr")).to_have_count(1)
+    expect(page.locator(f"tr[data-event={kept}]")).to_be_visible()
+    expect(page.locator("#skipped-toggle")).to_contain_text("3 events were recorded but not sent")
+    both_widths(page, "webhook-settings-skipped-hidden")
+    page.click("text=Show 3 skipped events")
+    expect(page.locator("#deliveries tbody tr")).to_have_count(4)
+    for event_id in skipped:
+        expect(page.locator(f"tr[data-event={event_id}] .wh-skipped")).to_be_visible()
+    both_widths(page, "webhook-settings-with-skipped")
+    page.click("text=Hide skipped events")
+    expect(page.locator("#deliveries tbody tr")).to_have_count(1)

@@ -42,11 +42,19 @@ def _page_number() -> int:
         return 1
 
 
+def _show_skipped() -> bool:
+    return request.args.get("skipped") == "1"
+
+
 def _render_settings(
     instance: dict, reveal: bool = False, status: int = 200, form_url: str | None = None
 ) -> ResponseReturnValue:
     page = _page_number()
-    rows = webhook_events.list_events(get_db(), instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    show_skipped = _show_skipped()
+    db = get_db()
+    rows = webhook_events.list_events(
+        db, instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, include_skipped=show_skipped
+    )
     return (
         render_template(
             "webhooks.html",
@@ -58,6 +66,8 @@ def _render_settings(
             events=rows[:PAGE_SIZE],
             page=page,
             has_older=len(rows) > PAGE_SIZE,
+            show_skipped=show_skipped,
+            skipped_count=webhook_events.count_skipped(db, instance["id"]),
             in_progress=webhook_events.IN_PROGRESS,
         ),
         status,
