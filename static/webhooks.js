@@ -5,6 +5,8 @@
   var FAST = 1500;  // ms between polls right after a change
   var SLOW = 10000;  // at most this long between polls (a retry may wait a minute for its turn)
 
+  var GONE = 'gone';  // logged out (sent to the login page) or no such event any more: stop
+
   // Poll check() until it reports nothing left to watch; slow down while nothing changes.
   function poll(check) {
     var delay = FAST;
@@ -14,7 +16,10 @@
         if (!result.watching) { return; }
         delay = result.changed ? FAST : Math.min(delay * 1.5, SLOW);
         setTimeout(tick, delay);
-      }, function () { /* logged out or offline: a reload shows why */ });
+      }, function (error) {
+        // A network or server hiccup: try again later; a reload explains a lasting problem.
+        if (error.message !== GONE) { delay = SLOW; setTimeout(tick, delay); }
+      });
     }
     setTimeout(tick, FAST);
   }
@@ -22,6 +27,7 @@
   function getJson(url) {
     return fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
       .then(function (answer) {
+        if (answer.redirected || answer.status === 404) { throw new Error(GONE); }
         if (!answer.ok) { throw new Error('HTTP ' + answer.status); }
         return answer.json();
       });
