@@ -2,7 +2,7 @@
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,7 +45,7 @@ LAYOUT_JS = """() => {
 
 
 @contextmanager
-def chromium() -> Iterator:
+def chromium(extra_args: Sequence[str] = ()) -> Iterator:
     """Debian's chromium under Playwright (skipped without it, except in CI)."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
@@ -54,7 +54,7 @@ def chromium() -> Iterator:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:

@@ -7,7 +7,7 @@ import pytest
 
 from megamsg.delivery.webhook_config import set_webhook
 from megamsg.delivery.webhooks import record_event
-from megamsg.store.webhook_events import list_attempts
+from megamsg.store.webhook_events import list_attempts, record_attempt
 from tests.conftest import csrf_from, login
 from tests.test_webhook_delivery import wait_status
 from tests.webhook_support import WEBHOOK_TEST_CONFIG, verify_signature
@@ -46,20 +46,35 @@ def shown_secret(html: str) -> str:
 
 def test_secret_hidden_until_revealed_and_rotation_issues_a_new_one(client, db, owned):
     secret = owned["webhook_secret"]
+    settings_path = f"/instances/{owned['id']}/webhooks"
     assert secret not in page(client, owned["id"])
 
+    # Post/redirect/get: the secret is shown on the settings page itself, once, never in a URL.
     revealed = post(client, owned["id"], "/reveal")
-    assert revealed.status_code == 200
-    assert revealed.headers["Cache-Control"] == "no-store"
-    assert shown_secret(revealed.get_data(as_text=True)) == secret
+    assert revealed.status_code == 302 and revealed.headers["Location"] == settings_path
+    shown = client.get(settings_path)
+    assert shown.headers["Cache-Control"] == "no-store"
+    assert shown_secret(shown.get_data(as_text=True)) == secret
+    assert secret not in page(client, owned["id"])  # a reload hides it again
+    assert client.get(settings_path + "/reveal").headers["Location"] == settings_path  # no 404
 
     rotated = post(client, owned["id"], "/rotate")
-    assert rotated.status_code == 200
-    assert rotated.headers["Cache-Control"] == "no-store"
-    new = shown_secret(rotated.get_data(as_text=True))
+    assert rotated.status_code == 302 and rotated.headers["Location"] == settings_path
+    after = client.get(settings_path)
+    assert after.headers["Cache-Control"] == "no-store"
+    new = shown_secret(after.get_data(as_text=True))
     assert new != secret and new.startswith("whsec_")
     assert db["instances"].get(owned["id"])["webhook_secret"] == new
     assert new not in page(client, owned["id"])
+    assert client.get(settings_path + "/rotate").status_code == 302  # a GET rotates nothing
+    assert db["instances"].get(owned["id"])["webhook_secret"] == new
+
+
+def test_a_reveal_shows_only_the_instance_it_was_asked_for(client, owned, make_instance):
+    other, _ = make_instance("Other", owner_email="owner@example.com")
+    post(client, owned["id"], "/reveal")
+    assert other["webhook_secret"] not in page(client, other["id"])
+    assert owned["webhook_secret"] not in page(client, owned["id"])  # the one-time flag was used up
 
 
 def test_forms_need_a_csrf_token(client, db, owned):
@@ -101,7 +116,8 @@ def test_test_event_is_delivered_and_listed_and_can_be_redelivered(
         post(client, owned["id"], "", {"url": scripted_receiver.url, "events": ["message"]}).status_code
         == 302
     )
-    secret = shown_secret(post(client, owned["id"], "/rotate").get_data(as_text=True))
+    post(client, owned["id"], "/rotate")
+    secret = shown_secret(page(client, owned["id"]))
 
     sent = post(client, owned["id"], "/test")
     assert sent.status_code == 302
@@ -113,7 +129,7 @@ def test_test_event_is_delivered_and_listed_and_can_be_redelivered(
     assert request["headers"]["webhook-id"] == event_id
 
     listing = page(client, owned["id"])
-    row = re.search(rf'<tr data-event="{event_id}">(.*?)</tr>', listing, re.S).group(1)
+    row = re.search(rf'<tr data-event="{event_id}"[^>]*>(.*?)</tr>', listing, re.S).group(1)
     assert "test" in row and "delivered" in row and "200" in row
 
     detail = page(client, owned["id"], f"/{event_id}")
@@ -147,19 +163,82 @@ def test_redeliver_of_an_event_still_in_progress_is_refused(app, client, db, own
 
 
 def test_deliveries_are_listed_newest_first_and_paginated(client, db, owned):
-    ids = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(25)]
+    set_webhook(db, owned["id"], "https://example.com/hook")  # else every event is skipped, and hidden
+    instance = db["instances"].get(owned["id"])
+    ids = [record_event(db, instance, "message", {"message": {"text": str(n)}}) for n in range(25)]
     first = page(client, owned["id"])
-    listed = re.findall(r'<tr data-event="([^"]+)">', first)
+    listed = re.findall(r'<tr data-event="([^"]+)"', first)
     assert listed == ids[::-1][:20]
     assert "?page=2" in first and "Newer" not in first
     second = page(client, owned["id"], "?page=2")
-    assert re.findall(r'<tr data-event="([^"]+)">', second) == ids[::-1][20:]
+    assert re.findall(r'<tr data-event="([^"]+)"', second) == ids[::-1][20:]
     assert "Newer" in second and "?page=3" not in second
+
+
+def test_skipped_events_are_hidden_unless_asked_for_and_pages_keep_the_choice(client, db, owned):
+    skipped = [record_event(db, owned, "message", {"message": {"text": str(n)}}) for n in range(21)]
+    set_webhook(db, owned["id"], "https://example.com/hook", ["status"])
+    instance = db["instances"].get(owned["id"])
+    sent = record_event(db, instance, "status", {"status": {}})
+    not_chosen = record_event(db, instance, "message", {"message": {"text": "not chosen"}})
+
+    listing = page(client, owned["id"])
+    assert re.findall(r'<tr data-event="([^"]+)"', listing) == [sent]
+    assert "22 events were recorded but not sent" in listing
+    assert "?skipped=1" in listing and "Older" not in listing
+
+    everything = page(client, owned["id"], "?skipped=1")
+    shown = re.findall(r'<tr data-event="([^"]+)"', everything)
+    assert shown == [not_chosen, sent, *skipped[::-1][:18]]
+    assert "Hide skipped events" in everything
+    assert "page=2&amp;skipped=1" in everything  # the next page shows them too
+    second = re.findall(r'<tr data-event="([^"]+)"', page(client, owned["id"], "?page=2&skipped=1"))
+    assert second == skipped[::-1][18:]
+
+
+def test_the_pages_poll_json_with_each_event_state_and_attempts(client, db, owned, make_instance):
+    set_webhook(db, owned["id"], "https://example.com/hook")
+    instance = db["instances"].get(owned["id"])
+    pending = record_event(db, instance, "message", {"message": {}})
+    other, _ = make_instance("Theirs", owner_email="other@example.com")
+    foreign = record_event(db, other, "message", {"message": {}})
+    record_attempt(
+        db,
+        pending,
+        1,
+        "https://example.com/hook",
+        "pending",
+        status_code=503,
+        error="503 Service Unavailable",
+        duration_ms=12,
+        excerpt="busy",
+    )
+
+    listing = client.get(f"/instances/{owned['id']}/webhooks/status?id={pending}&id={foreign}&id=msg_nope")
+    assert listing.headers["Cache-Control"] == "no-store"
+    [event] = listing.get_json()["events"]  # only this instance's events
+    assert event["id"] == pending and event["status"] == "pending" and event["final"] is False
+    assert event["attempts"] == 1 and event["last_status_code"] == 503
+
+    detail = client.get(f"/instances/{owned['id']}/webhooks/{pending}/status").get_json()
+    assert detail["attempts_list"] == [
+        {
+            "attempt": 1,
+            "at": detail["attempts_list"][0]["at"],
+            "status_code": 503,
+            "duration_ms": 12,
+            "error": "503 Service Unavailable",
+            "response_excerpt": "busy",
+        }
+    ]
+    assert client.get(f"/instances/{owned['id']}/webhooks/{foreign}/status").status_code == 404
 
 
 ROUTES = [
     ("get", ""),
     ("get", "/{event}"),
+    ("get", "/status?id={event}"),
+    ("get", "/{event}/status"),
     ("post", ""),
     ("post", "/reveal"),
     ("post", "/rotate"),

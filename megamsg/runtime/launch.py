@@ -6,9 +6,11 @@ import signal
 import subprocess
 import sys
 from types import FrameType
+from typing import Any
 
 from megamsg.config import load_config
 from megamsg.redis_conn import embedded_url, stop_embedded
+from megamsg.runtime.data_lock import DataDirInUse, DataDirLock, acquire
 from megamsg.store.db import connect, migrate
 from megamsg.store.setup_code import ensure_setup_code
 
@@ -18,6 +20,19 @@ def main() -> int:
     # What the embedded Redis start found and did (a stale registry after a crash) is logged.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
+    try:
+        lock = acquire(config["DATA_DIR"])
+    except DataDirInUse as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 1
+    try:
+        return _run(config, lock)
+    finally:
+        lock.release()
+
+
+def _run(config: dict[str, Any], lock: DataDirLock) -> int:
+    """Migrate, start the embedded Redis if needed, run honcho until it exits; return its exit code."""
     migrate(config["DATABASE"])
     env = dict(os.environ)
     # The Procfile says `gunicorn` and `python`: make them this virtualenv's, activated or not.
@@ -39,7 +54,8 @@ def main() -> int:
             f"First run: create the admin at http://127.0.0.1:{port}/setup with setup code {code}", flush=True
         )
     honcho = [sys.executable, "-m", "megamsg.runtime.procfile", "start", "-f", "Procfile", "web", "worker"]
-    child = subprocess.Popen(honcho, env=env, start_new_session=True)
+    # honcho keeps the lock too, so a stack whose launcher was killed holds it until it has stopped.
+    child = subprocess.Popen(honcho, env=env, start_new_session=True, pass_fds=(lock.fileno(),))
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if child.poll() is None:

@@ -49,14 +49,45 @@ def get_event(db: sqlite_utils.Database, event_id: str, instance_id: str | None 
     return first_row(db, sql, params)
 
 
-def list_events(db: sqlite_utils.Database, instance_id: str, limit: int = 25, offset: int = 0) -> list[dict]:
-    """The instance's events, newest first."""
+def list_events(
+    db: sqlite_utils.Database,
+    instance_id: str,
+    limit: int = 25,
+    offset: int = 0,
+    include_skipped: bool = True,
+) -> list[dict]:
+    """The instance's events, newest first (without the skipped ones unless include_skipped)."""
+    skip = "" if include_skipped else " AND status != 'skipped'"
     return [
         dict(row)
         for row in db.query(
             "SELECT id, kind, status, attempts, last_status_code, last_error, created_at, updated_at"
-            " FROM webhook_events WHERE instance_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            f" FROM webhook_events WHERE instance_id = ?{skip}"
+            " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
             [instance_id, limit, offset],
+        )
+    ]
+
+
+def count_skipped(db: sqlite_utils.Database, instance_id: str) -> int:
+    """How many of the instance's events were recorded but never to be sent."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM webhook_events WHERE instance_id = ? AND status = 'skipped'", [instance_id]
+    ).fetchone()
+    return int(row[0])
+
+
+def events_by_id(db: sqlite_utils.Database, instance_id: str, event_ids: list[str]) -> list[dict]:
+    """Those of the given events that belong to the instance (in no particular order)."""
+    if not event_ids:
+        return []
+    marks = ", ".join("?" for _ in event_ids)
+    return [
+        dict(row)
+        for row in db.query(
+            "SELECT id, kind, status, attempts, last_status_code, last_error, created_at, updated_at"
+            f" FROM webhook_events WHERE instance_id = ? AND id IN ({marks})",
+            [instance_id, *event_ids],
         )
     ]
 

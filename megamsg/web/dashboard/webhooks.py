@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from megamsg.delivery import webhooks as webhook_delivery
@@ -15,12 +15,17 @@ from megamsg.delivery.webhook_config import (
     set_webhook,
 )
 from megamsg.store import webhook_events
+from megamsg.web.dashboard import webhooks_live
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
 
 bp = Blueprint("webhooks_ui", __name__)
+bp.register_blueprint(webhooks_live.bp)
 
 PAGE_SIZE = 20
+# Session key naming the instance whose secret the next settings page shows (then forgotten):
+# the secret itself never goes into the session cookie or a URL.
+REVEAL = "webhook_reveal"
 
 
 def _event_or_404(instance: dict, event_id: str) -> dict:
@@ -37,11 +42,19 @@ def _page_number() -> int:
         return 1
 
 
+def _show_skipped() -> bool:
+    return request.args.get("skipped") == "1"
+
+
 def _render_settings(
     instance: dict, reveal: bool = False, status: int = 200, form_url: str | None = None
 ) -> ResponseReturnValue:
     page = _page_number()
-    rows = webhook_events.list_events(get_db(), instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    show_skipped = _show_skipped()
+    db = get_db()
+    rows = webhook_events.list_events(
+        db, instance["id"], PAGE_SIZE + 1, (page - 1) * PAGE_SIZE, include_skipped=show_skipped
+    )
     return (
         render_template(
             "webhooks.html",
@@ -53,6 +66,9 @@ def _render_settings(
             events=rows[:PAGE_SIZE],
             page=page,
             has_older=len(rows) > PAGE_SIZE,
+            show_skipped=show_skipped,
+            skipped_count=webhook_events.count_skipped(db, instance["id"]),
+            in_progress=webhook_events.IN_PROGRESS,
         ),
         status,
         # A page that shows the secret must not be kept by a browser or proxy cache.
@@ -60,11 +76,19 @@ def _render_settings(
     )
 
 
+def _back_to_settings(instance_id: str, reveal: bool = False) -> ResponseReturnValue:
+    """Post/redirect/get: reloading the result repeats nothing and never asks to resend a form."""
+    if reveal:
+        session[REVEAL] = instance_id
+    return redirect(url_for("webhooks_ui.settings", instance_id=instance_id))
+
+
 @bp.get("/instances/<instance_id>/webhooks")
 @login_required
 def settings(instance_id: str) -> ResponseReturnValue:
-    """Webhook settings and the latest deliveries."""
-    return _render_settings(own_instance_or_404(instance_id))
+    """Webhook settings and the latest deliveries (with the secret once, right after a reveal)."""
+    instance = own_instance_or_404(instance_id)
+    return _render_settings(instance, reveal=session.pop(REVEAL, None) == instance_id)
 
 
 @bp.post("/instances/<instance_id>/webhooks")
@@ -88,18 +112,28 @@ def save_settings(instance_id: str) -> ResponseReturnValue:
 @bp.post("/instances/<instance_id>/webhooks/reveal")
 @login_required
 def reveal_secret(instance_id: str) -> ResponseReturnValue:
-    """Show the signing secret (kept out of the page until asked for)."""
-    return _render_settings(own_instance_or_404(instance_id), reveal=True)
+    """Show the signing secret on the settings page (kept out of the page until asked for)."""
+    own_instance_or_404(instance_id)
+    return _back_to_settings(instance_id, reveal=True)
 
 
 @bp.post("/instances/<instance_id>/webhooks/rotate")
 @login_required
 def rotate(instance_id: str) -> ResponseReturnValue:
     """Issue a new signing secret; the old one stops being used at once."""
-    instance = own_instance_or_404(instance_id)
-    secret = rotate_secret(get_db(), instance_id)
+    own_instance_or_404(instance_id)
+    rotate_secret(get_db(), instance_id)
     flash("New signing secret issued. Update your receiver: deliveries are now signed with it.", "ok")
-    return _render_settings({**instance, "webhook_secret": secret}, reveal=True)
+    return _back_to_settings(instance_id, reveal=True)
+
+
+@bp.get("/instances/<instance_id>/webhooks/reveal")
+@bp.get("/instances/<instance_id>/webhooks/rotate")
+@login_required
+def settings_again(instance_id: str) -> ResponseReturnValue:
+    """An old address of a reveal or rotation (history, bookmark): the settings page, nothing done."""
+    own_instance_or_404(instance_id)
+    return _back_to_settings(instance_id)
 
 
 @bp.post("/instances/<instance_id>/webhooks/test")
@@ -127,6 +161,7 @@ def event_detail(instance_id: str, event_id: str) -> ResponseReturnValue:
         event=event,
         payload=json.dumps(json.loads(event["payload"]), indent=2, ensure_ascii=False),
         attempts=webhook_events.list_attempts(get_db(), event_id),
+        in_progress=webhook_events.IN_PROGRESS,
     )
 
 
