@@ -23,9 +23,12 @@ run: run-deps $(VENV)/.run-deps
 test: system-deps $(VENV)/.dev-deps
 	$(BIN)/python -m pytest
 
+# ruff (style), mypy (types) and import-linter (the layers in pyproject.toml).
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.dev-deps
 	$(BIN)/ruff format .

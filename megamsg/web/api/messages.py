@@ -21,6 +21,7 @@ __all__ = ["bp", "json_object"]
 
 bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
 MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
 
 
 @dataclass
@@ -144,18 +145,17 @@ def get_message(message_id: str) -> ResponseReturnValue:
     return jsonify({"ok": True, "message": message_json(row, with_history=True)})
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+def _int_arg(name: str, low: int, high: int) -> int | None:
+    """The query parameter as an integer within [low, high], or None when absent."""
     raw = request.args.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         value = int(raw)
     except ValueError:
         raise ApiError(422, f"{name} must be an integer.") from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(
-            422, f"{name} must be between {low} and {high}." if high else f"{name} must be ≥ {low}."
-        )
+    if not low <= value <= high:
+        raise ApiError(422, f"{name} must be between {low} and {high}.")
     return value
 
 
@@ -163,8 +163,8 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
 @require_instance
 def list_messages() -> ResponseReturnValue:
     """Newest first; pass next_before as ?before= for the next page."""
-    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
-    before = _int_arg("before", None, 1, 2**63 - 1)
+    limit = _int_arg("limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
+    before = _int_arg("before", 1, 2**63 - 1)
     direction = request.args.get("direction") or None
     if direction not in (None, "in", "out"):
         raise ApiError(422, "direction must be in or out.")
