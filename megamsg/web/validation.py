@@ -225,15 +225,3 @@ class RequestSchema:
             bounds = [f"{RANGE_WORDS[key]} {_number(schema[key])}" for key in RANGE_WORDS if key in schema]
             return f"must be {TYPE_WORDS[schema.get('type', 'number')]} {' and '.join(bounds)}."
         return f"is invalid ({keyword})."
-
-
-def optional_string(body: dict, field: str, max_length: int | None = None) -> str | None:
-    """body[field] if it is a string (or absent/null → None), else 422 naming the field."""
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ApiError(422, f"{field} must be a string.")
-    if max_length is not None and len(value) > max_length:
-        raise ApiError(422, f"{field} must be at most {max_length} characters.")
-    return value

@@ -9,6 +9,7 @@ from megamsg.session_state import read_state
 from megamsg.store import idempotency, message_log
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.rate_limit import check_rate
+from megamsg.web.api.request_schemas import LIST_QUERY
 from megamsg.web.api.send_request import SendRequest, validate_send
 from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
@@ -17,7 +18,6 @@ from megamsg.web.validation import json_object
 __all__ = ["bp", "json_object"]
 
 bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
-MAX_LIMIT = 100
 
 
 def _not_connected_error(state: dict) -> ApiError | None:
@@ -140,30 +140,12 @@ def get_message(message_id: str) -> ResponseReturnValue:
     return jsonify({"ok": True, "message": message_json(row, with_history=True)})
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, f"{name} must be an integer.") from None
-    if value < low or (high is not None and value > high):
-        raise ApiError(
-            422, f"{name} must be between {low} and {high}." if high else f"{name} must be ≥ {low}."
-        )
-    return value
-
-
 @bp.get("/messages")
 @require_instance
 def list_messages() -> ResponseReturnValue:
     """Newest first; pass next_before as ?before= for the next page."""
-    limit = _int_arg("limit", 20, 1, MAX_LIMIT)
-    before = _int_arg("before", None, 1, 2**63 - 1)
-    direction = request.args.get("direction") or None
-    if direction not in (None, "in", "out"):
-        raise ApiError(422, "direction must be in or out.")
+    query = LIST_QUERY.check_query(request.args)
+    limit, before, direction = query["limit"], query["before"], query["direction"]
     rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction)
     next_before = rows[-1]["seq"] if len(rows) == limit else None
     return jsonify({"ok": True, "messages": [message_json(row) for row in rows], "next_before": next_before})
