@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 
 from megamsg.errors import ApiError
 from megamsg.web.api import openapi, request_schemas
-from megamsg.web.api.request_schemas import BASE64_PATTERN, NOT_BLANK, SEND, SEND_TYPES
-from megamsg.web.validation import RequestSchema
+from megamsg.web.api.request_schemas import (
+    BASE64_PATTERN,
+    NOT_BLANK,
+    PRINTABLE_HEADER,
+    SEND,
+    SEND_TYPES,
+)
+from megamsg.web.validation import RequestSchema, python_regex
 from tests.conftest import auth_headers
 
 PHONE = "+201234567890"
@@ -204,6 +210,7 @@ def test_valid_bodies_pass_validation(client, make_instance, path, body):
         ("direction=up", "direction must be one of: in, out."),
         (None, None),
         ("limit=&before=&direction=", None),  # empty counts as absent, as the contract spells it
+        ("limit=10.0&direction=in", None),  # 10.0 is an integer to JSON Schema
     ],
 )
 def test_message_list_query(client, make_instance, query, message):
@@ -214,6 +221,23 @@ def test_message_list_query(client, make_instance, query, message):
         assert response.status_code == 200, response.get_data(as_text=True)
     else:
         assert (response.status_code, response.get_json()) == (422, {"ok": False, "message": message})
+
+
+@pytest.mark.parametrize(
+    "key,message",
+    [
+        ("k" * 256, "Idempotency-Key must be at most 255 characters."),
+        ("key\xa01", "Idempotency-Key must contain only printable characters."),
+    ],
+)
+def test_idempotency_key_header(client, make_instance, key, message):
+    instance, token = make_instance()
+    response = client.post(
+        SEND_PATH,
+        json={"phone_number": PHONE, "text": "x"},
+        headers={**auth_headers(instance["id"], token), "Idempotency-Key": key},
+    )
+    assert (response.status_code, response.get_json()) == (422, {"ok": False, "message": message})
 
 
 def test_the_document_shows_the_very_schemas_the_server_validates_with():
@@ -232,6 +256,8 @@ def test_the_document_shows_the_very_schemas_the_server_validates_with():
     for kind, variant in SEND_TYPES.items():
         assert schemas[f"{kind.capitalize()}Message"] is variant.schema
     assert schemas["SendRequest"]["properties"] is SEND.schema["properties"]
+    key = components["parameters"]["IdempotencyKey"]["schema"]
+    assert key is request_schemas.SEND_HEADERS.schema["properties"]["Idempotency-Key"]
     parameters = openapi.openapi_document({})["paths"]["/api/whatsapp/messages"]["get"]["parameters"]
     queried = {p["name"]: p["schema"] for p in parameters if p.get("in") == "query"}
     assert queried == request_schemas.LIST_QUERY.schema["properties"]
@@ -247,6 +273,12 @@ def test_not_blank_is_what_str_strip_calls_blank_in_every_regex_dialect():
         blank = not char.strip()
         assert (re.search(NOT_BLANK, char) is None) == blank, hex(code)
         assert (not rust.is_valid(char)) == blank, hex(code)
+
+
+def test_printable_header_is_str_isprintable_over_latin_1():
+    printable = re.compile(python_regex(PRINTABLE_HEADER))
+    for code in range(256):
+        assert bool(printable.search(chr(code))) == chr(code).isprintable(), hex(code)
 
 
 @settings(max_examples=500, deadline=None)

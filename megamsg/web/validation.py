@@ -108,11 +108,16 @@ def _field_order(schema: object) -> list[str]:
 
 
 def _integer(text: str) -> int | str:
-    """The integer a query parameter spells, else the text (the schema then says "must be an integer")."""
+    """The integer a query parameter spells ("10", or "10.0" as JSON Schema counts it), else the text."""
     try:
         return int(text)
     except ValueError:
-        return text
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text  # the schema then says "must be an integer"
+    return int(number) if number.is_integer() else text
 
 
 def _number(value: Any) -> str:
@@ -169,6 +174,11 @@ class RequestSchema:
             given[name] = _integer(raw) if schema.get("type") == "integer" else raw
         self.check(given)
         return {name: given.get(name, schema.get("default")) for name, schema in properties.items()}
+
+    def check_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """The schema's headers that the request carries, if they fit."""
+        given = {name: headers[name] for name in self.schema["properties"] if headers.get(name) is not None}
+        return self.check(given)
 
     def _rank(self, error: ValidationError) -> tuple[int, int, int, int]:
         field = error.path[0] if error.path else None

@@ -9,7 +9,7 @@ from megamsg.session_state import read_state
 from megamsg.store import idempotency, message_log
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.rate_limit import check_rate
-from megamsg.web.api.request_schemas import LIST_QUERY
+from megamsg.web.api.request_schemas import LIST_QUERY, SEND_HEADERS
 from megamsg.web.api.send_request import SendRequest, validate_send
 from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
@@ -36,7 +36,7 @@ def send() -> ResponseReturnValue:
     body = json_object()
     send_request = validate_send(body)
     db = get_db()
-    key = request.headers.get("Idempotency-Key")
+    key = SEND_HEADERS.check_headers(request.headers).get("Idempotency-Key")
     claim = None
     if key is not None:
         outcome = idempotency.begin(

@@ -10,7 +10,6 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api import request_schemas, response_schemas
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
@@ -59,15 +58,9 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                     "description": "The instance the token belongs to.",
                     "schema": string(minLength=1),
                 },
-                "IdempotencyKey": {
-                    "name": "Idempotency-Key",
-                    "in": "header",
-                    "required": False,
-                    "description": (
-                        "Same key on the same instance within 24 h returns the first answer and sends nothing new."
-                    ),
-                    "schema": string(minLength=1, maxLength=MAX_KEY_LENGTH),
-                },
+                "IdempotencyKey": request_schemas.header_parameter(
+                    request_schemas.SEND_HEADERS, "Idempotency-Key"
+                ),
             },
             "schemas": {**response_schemas.components(), **request_schemas.components()},
         },

@@ -6,6 +6,7 @@ parsing), the media bytes (megamsg.media), a webhook host's addresses (netguard)
 
 from megamsg.delivery.webhook_config import EVENT_KINDS, MAX_URL_LENGTH, WebhookConfigError, validate_url
 from megamsg.phone import normalise_phone
+from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api.schema_parts import nullable, obj, ref, string
 from megamsg.web.validation import RequestSchema
 
@@ -46,12 +47,15 @@ NOT_BLANK = f"[^{WHITESPACE}]"
 MIME_PATTERN = "/"
 FILE_NAME_PATTERN = r"^[^/\\\u0000]*$"
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+# str.isprintable() over Latin-1, the alphabet WSGI reads header values in.
+PRINTABLE_HEADER = r"^[\x20-\x7e\xa1-\xac\xae-\xff]*$"
 # What breaking each pattern means; the first is told first when a value breaks several.
 PATTERN_PROBLEMS = {
     NOT_BLANK: "must not be empty.",
     MIME_PATTERN: "must look like type/subtype, e.g. application/pdf.",
     FILE_NAME_PATTERN: "must be a plain file name without slashes.",
     BASE64_PATTERN: "must be base64.",
+    PRINTABLE_HEADER: "must contain only printable characters.",
 }
 
 
@@ -186,6 +190,21 @@ LIST_QUERY = _request(
     )
 )
 
+# No minLength: an empty key is a key like any other.
+SEND_HEADERS = _request(
+    obj(
+        {
+            "Idempotency-Key": string(
+                "Same key on the same instance within 24 h returns the first answer and sends nothing new.",
+                maxLength=MAX_KEY_LENGTH,
+                pattern=PRINTABLE_HEADER,
+            )
+        },
+        [],
+        strict=False,
+    )
+)
+
 PAIR_CODE = _request(obj({"phone_number": phone("The number to link.")}, strict=False))
 
 EVENT_CHOICES = ", ".join(EVENT_KINDS)
@@ -308,6 +327,15 @@ def components() -> dict[str, dict]:
 
 def query_parameters(query: RequestSchema) -> list[dict]:
     """OpenAPI query parameters for a query schema."""
+    # OpenAPI discourages allowEmptyValue, but it says what RequestSchema.check_query does: an empty
+    # parameter counts as absent (the contract spells the list as ?limit=&before=&direction=).
     return [
-        {"name": name, "in": "query", "schema": schema} for name, schema in query.schema["properties"].items()
+        {"name": name, "in": "query", "allowEmptyValue": True, "schema": schema}
+        for name, schema in query.schema["properties"].items()
     ]
+
+
+def header_parameter(headers: RequestSchema, name: str) -> dict:
+    """An OpenAPI header parameter from a headers schema."""
+    schema = headers.schema["properties"][name]
+    return {"name": name, "in": "header", "required": name in headers.schema["required"], "schema": schema}
