@@ -512,9 +512,7 @@ def takes_input(operation) -> bool:
     )
 
 
-def test_schemathesis_finds_no_server_errors_or_drift_between_document_and_validation(
-    app, connected_instance, samples
-):
+def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected_instance, samples):
     _, _, headers = connected_instance
     # Whether a webhook host may be private is the server's configuration, not the request's shape.
     app.config["ALLOW_PRIVATE_URLS"] = True

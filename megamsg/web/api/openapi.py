@@ -1,7 +1,6 @@
-"""The OpenAPI 3.1 description of every /api/ endpoint, served at GET /api/openapi.json.
+"""The OpenAPI 3.1 description of every /api/ endpoint, served at GET /api/openapi.json."""
 
-Request bodies come from request_schemas, the same objects the endpoints validate with.
-"""
+# Request schemas come from request_schemas: the very objects the endpoints validate with.
 
 from collections.abc import Mapping
 from typing import Any

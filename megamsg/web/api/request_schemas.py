@@ -1,8 +1,7 @@
-"""The one source of every request the API checks: JSON Schemas that validate it and that /api/openapi.json shows.
+"""The one source of every request the API checks: JSON Schemas that validate it and that /api/openapi.json shows."""
 
-Code is left only for what a schema cannot say: the custom formats below (libphonenumber, URL
-parsing), the media bytes (megamsg.media), a webhook host's addresses (netguard) and idempotency.
-"""
+# Code is left only for what a schema cannot say: the custom formats below (libphonenumber, URL
+# parsing), the media bytes (megamsg.media), a webhook host's addresses (netguard), idempotency.
 
 from megamsg.delivery.webhook_config import EVENT_KINDS, MAX_URL_LENGTH, WebhookConfigError, validate_url
 from megamsg.phone import normalise_phone
