@@ -67,7 +67,7 @@ def test_the_send_tables_come_from_the_document(client, docs_html):
         assert f"<code>{row.name}</code>" in section, row.name
     for name in ("async", "Idempotency-Key", "ignored_fields"):
         assert f"<code>{name}</code>" in section
-    from megamsg.web.api.send_request import MAX_CAPTION
+    from megamsg.web.api.request_schemas import MAX_CAPTION
 
     assert f"at most {MAX_CAPTION} characters" in section
 

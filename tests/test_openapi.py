@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -22,8 +25,9 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from schemathesis.specs.openapi.formats import unregister_string_format
 
 from megamsg.web.api import openapi
+from megamsg.web.api.request_schemas import MEDIA_TYPES, PHONE_FORMAT, URL_FORMAT
 from tests.conftest import auth_headers, wait_for
-from tests.media_samples import png_bytes
+from tests.media_samples import make_samples, png_bytes
 
 DOC_URI = "urn:megamsg:openapi"
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -50,6 +54,14 @@ VALID_PHONES = [
     "+4915112345678",
     "+55 11 91234-5678",
     "+81 90-1234-5678",
+]
+# Webhook URLs the server takes (with ALLOW_PRIVATE_URLS): nothing listens on port 9, so the events the
+# other operations cause are refused at once, and no test traffic leaves the machine.
+VALID_WEBHOOK_URLS = [
+    "http://127.0.0.1:9/hook",
+    "HTTP://localhost:9/in?source=megamsg#x",
+    "http://[::1]:9/hooks/whatsapp",
+    "https://user:secret@127.0.0.1:9/hook",
 ]
 # They change the session's state under the other operations' feet; the linked test covers them.
 NOT_FUZZED = ["logout", "simulatorDisconnect", "simulatorReconnect", "simulatorFailNext"]
@@ -428,16 +440,45 @@ def no_unexpected_server_error(ctx, response, case) -> None:
     )
 
 
+# The last two hold the document and the validation to the same requests: whatever the schemas
+# allow must be accepted (no 4xx but 409/429), whatever they forbid must be refused (a 4xx).
 FUZZ_CHECKS = [
     no_unexpected_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
 ]
+POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 
 
-def fuzz(operation, headers: dict[str, str]) -> tuple[Counter, str | None]:
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> dict[str, str]:
+    """A real file of each media type, as base64."""
+    made = make_samples(tmp_path_factory.mktemp("media"))
+    return {kind: base64.b64encode(data).decode() for kind, data in made.items()}
+
+
+def real_media_and_fresh_keys(samples: dict[str, str]):
+    """What makes a valid-looking send acceptable beyond its schema, applied to positive cases."""
+    keys = iter(range(10**9))
+
+    def prepare(case) -> None:
+        if case.meta.generation.mode != POSITIVE or case.operation.path != SEND:
+            return
+        # The bytes must really be an image (audio, …): media.py checks them, no schema can.
+        if isinstance(case.body, dict) and case.body.get("type") in MEDIA_TYPES:
+            case.body["media"] = samples[case.body["type"]]
+        # A key already used with another body is refused (422) by design: one key per case.
+        if case.headers and "Idempotency-Key" in case.headers:
+            case.headers["Idempotency-Key"] = f"fuzz-{next(keys)}"
+
+    return prepare
+
+
+def fuzz(operation, mode, headers: dict[str, str], prepare) -> tuple[Counter, str | None]:
     """Run one operation's generated cases; return the statuses seen and the failure report, if any."""
     statuses: Counter = Counter()
 
@@ -449,8 +490,9 @@ def fuzz(operation, headers: dict[str, str]) -> tuple[Counter, str | None]:
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=operation.as_strategy(headers=headers))
+    @given(case=operation.as_strategy(generation_mode=mode, headers=headers))
     def run(case) -> None:
+        prepare(case)
         response = case.call(headers=headers)
         statuses[response.status_code] += 1
         case.validate_response(response, checks=FUZZ_CHECKS)
@@ -458,25 +500,44 @@ def fuzz(operation, headers: dict[str, str]) -> tuple[Counter, str | None]:
     try:
         run()
     except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - report every operation, not just the first
-        return statuses, f"{operation.label}:\n{exc}"
+        return statuses, f"{operation.label} ({mode}):\n{exc}"
     return statuses, None
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected_instance):
+def takes_input(operation) -> bool:
+    """Whether the operation has a body or query parameters that invalid data can go into."""
+    documented = STATIC_DOC["paths"][operation.path][operation.method.lower()]
+    return "requestBody" in documented or any(
+        p.get("in") == "query" for p in documented.get("parameters", [])
+    )
+
+
+def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected_instance, samples):
     _, _, headers = connected_instance
+    # Whether a webhook host may be private is the server's configuration, not the request's shape.
+    app.config["ALLOW_PRIVATE_URLS"] = True
     # Valid numbers in several notations, so sends get past validation and really go out.
-    schemathesis.openapi.format("phone", st.sampled_from(VALID_PHONES))
+    schemathesis.openapi.format(PHONE_FORMAT, st.sampled_from(VALID_PHONES))
+    schemathesis.openapi.format(URL_FORMAT, st.sampled_from(VALID_WEBHOOK_URLS))
+    prepare = real_media_and_fresh_keys(samples)
     try:
         schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).exclude(operation_id=NOT_FUZZED)
-        results = {result.ok().label: fuzz(result.ok(), headers) for result in schema.get_all_operations()}
+        operations = [result.ok() for result in schema.get_all_operations()]
+        results = {
+            (operation.label, mode): fuzz(operation, mode, headers, prepare)
+            for operation in operations
+            for mode in ([POSITIVE, NEGATIVE] if takes_input(operation) else [POSITIVE])
+        }
     finally:
-        unregister_string_format("phone")
+        unregister_string_format(PHONE_FORMAT)
+        unregister_string_format(URL_FORMAT)
     failures = [report for _, report in results.values() if report]
     assert not failures, "\n\n".join(failures)
-    statuses = {label: dict(seen) for label, (seen, _) in results.items()}
+    statuses = {key: dict(seen) for key, (seen, _) in results.items()}
     # The run must reach success, not only validation errors.
-    assert statuses["POST /api/whatsapp/messages/send"].get(200), statuses
-    assert statuses["POST /api/simulator/incoming"].get(200), statuses
+    for label in ("POST /api/whatsapp/messages/send", "POST /api/simulator/incoming", f"PUT {WEBHOOK}"):
+        assert statuses[label, POSITIVE].get(200), statuses
+        assert statuses[label, NEGATIVE].get(422), statuses
     # Schemathesis leaves out the endpoint it loaded the document from.
     fuzzed = {
         f"{method} {path}"
@@ -484,4 +545,4 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected
         if STATIC_DOC["paths"][path][method.lower()]["operationId"] not in NOT_FUZZED
         and path != "/api/openapi.json"
     }
-    assert sorted(fuzzed - set(statuses)) == []
+    assert sorted(fuzzed - {label for label, _ in statuses}) == []

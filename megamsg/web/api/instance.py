@@ -7,9 +7,10 @@ from flask import Blueprint, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
-from megamsg.phone import PhoneError, normalise_phone
+from megamsg.phone import normalise_phone
 from megamsg.session_state import public_status, read_state
 from megamsg.web.api.auth import require_instance
+from megamsg.web.api.request_schemas import PAIR_CODE
 from megamsg.web.session_control import call_runner
 from megamsg.web.validation import json_object
 
@@ -67,12 +68,7 @@ def _answer_or_error(answer: dict) -> dict:
 @require_instance
 def pair_code() -> ResponseReturnValue:
     """Link by phone number instead of QR: returns the code to type on the phone."""
-    body = json_object()
-    raw = body.get("phone_number")
-    try:
-        phone = normalise_phone(raw)
-    except PhoneError as exc:
-        raise ApiError(422, f"phone_number: {exc}") from None
+    phone = normalise_phone(PAIR_CODE.check(json_object())["phone_number"])
     answer = _answer_or_error(
         call_runner(current_app.config, g.instance["id"], "pair_code", {"phone_number": phone.lstrip("+")})
     )

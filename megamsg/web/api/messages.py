@@ -12,6 +12,7 @@ from megamsg.session_state import public_status, read_state
 from megamsg.store import idempotency, message_log
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.rate_limit import check_rate
+from megamsg.web.api.request_schemas import LIST_QUERY, SEND_HEADERS
 from megamsg.web.api.send_request import SendRequest, validate_send
 from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
@@ -20,8 +21,6 @@ from megamsg.web.validation import json_object
 __all__ = ["bp", "json_object"]
 
 bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 20
 
 
 @dataclass
@@ -50,7 +49,7 @@ def send() -> ResponseReturnValue:
     body = json_object()
     send_request = validate_send(body)
     db = get_db()
-    key = request.headers.get("Idempotency-Key")
+    key = SEND_HEADERS.check_headers(request.headers).get("Idempotency-Key")
     claim = None
     if key is not None:
         outcome = idempotency.begin(
@@ -145,29 +144,12 @@ def get_message(message_id: str) -> ResponseReturnValue:
     return jsonify({"ok": True, "message": message_json(row, with_history=True)})
 
 
-def _int_arg(name: str, low: int, high: int) -> int | None:
-    """The query parameter as an integer within [low, high], or None when absent."""
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, f"{name} must be an integer.") from None
-    if not low <= value <= high:
-        raise ApiError(422, f"{name} must be between {low} and {high}.")
-    return value
-
-
 @bp.get("/messages")
 @require_instance
 def list_messages() -> ResponseReturnValue:
     """Newest first; pass next_before as ?before= for the next page."""
-    limit = _int_arg("limit", 1, MAX_LIMIT) or DEFAULT_LIMIT
-    before = _int_arg("before", 1, 2**63 - 1)
-    direction = request.args.get("direction") or None
-    if direction not in (None, "in", "out"):
-        raise ApiError(422, "direction must be in or out.")
+    query = LIST_QUERY.check_query(request.args)
+    limit, before, direction = query["limit"], query["before"], query["direction"]
     rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction)
     next_before = rows[-1]["seq"] if len(rows) == limit else None
     return jsonify({"ok": True, "messages": [message_json(row) for row in rows], "next_before": next_before})

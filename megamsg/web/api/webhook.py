@@ -11,8 +11,9 @@ from megamsg.delivery.webhook_config import (
 )
 from megamsg.errors import ApiError
 from megamsg.web.api.auth import require_instance
-from megamsg.web.api.messages import json_object
+from megamsg.web.api.request_schemas import WEBHOOK
 from megamsg.web.db import get_db
+from megamsg.web.validation import json_object
 
 bp = Blueprint("webhook", __name__, url_prefix="/whatsapp/instance")
 
@@ -28,9 +29,7 @@ def get_webhook() -> ResponseReturnValue:
 @require_instance
 def put_webhook() -> ResponseReturnValue:
     """Set ({"url": "https://…"}) or clear ({"url": null}) the webhook, optionally its event kinds."""
-    body = json_object()
-    if "url" not in body:
-        raise ApiError(422, "url is required: an http(s) URL, or null to clear it.")
+    body = WEBHOOK.check(json_object())
     try:
         warning = check_destination(body["url"], bool(current_app.config["ALLOW_PRIVATE_URLS"]))
         settings = set_webhook(get_db(), g.instance["id"], body["url"], body.get("events"))

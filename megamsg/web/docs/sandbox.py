@@ -4,7 +4,7 @@ from flask import Blueprint, g, render_template, request
 from flask.typing import ResponseReturnValue
 
 from megamsg.store import instances
-from megamsg.web.api.send_request import MEDIA_TYPES, TYPES
+from megamsg.web.api.request_schemas import MEDIA_TYPES, TYPES
 from megamsg.web.db import get_db
 from megamsg.web.docs.csp import same_origin_only
 
