@@ -18,8 +18,6 @@ from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
 from megamsg.web.validation import json_object
 
-__all__ = ["bp", "json_object"]
-
 bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
 
 
