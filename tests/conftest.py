@@ -240,3 +240,44 @@ def queue_workers(app, tmp_path):
     group = Workers(dict(app.config), str(tmp_path))
     yield group
     group.stop_all()
+
+
+# --- a real browser: Debian's chromium driven by Playwright -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium_args() -> list[str]:
+    """Extra chromium flags; a test module overrides this fixture when it needs some."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_args):
+    """One chromium per test module."""
+    from tests.browser_pages import chromium
+
+    with chromium(chromium_args) as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser context (cookies, storage) per test, closed afterwards."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def log(context):
+    """Every request of the context's pages (watching before the first page opens)."""
+    from tests.browser_pages import RequestLog
+
+    return RequestLog(context)
+
+
+@pytest.fixture
+def page(context, log):
+    """A page in the test's context."""
+    return context.new_page()

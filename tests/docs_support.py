@@ -12,7 +12,6 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DOC_URI = "urn:megamsg:docs-check"
 SCREENSHOTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "screenshots")
 
@@ -83,23 +82,6 @@ def schema_errors(doc: dict, schema: Any, instance: Any) -> list[str]:
     )
     validator = Draft202012Validator({"$ref": DOC_URI + "#/x-checked"}, registry=registry)
     return [f"at {list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(instance)]
-
-
-def launch_chromium(playwright):
-    """Debian's chromium, as tests/test_browser.py starts it."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is required in CI (make system-deps installs it)")
-        pytest.skip("chromium not installed (make system-deps)")
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=[
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-        ],
-    )
 
 
 # --- running the page's examples ---------------------------------------------------------------

@@ -1,38 +1,12 @@
 """The dashboard in a real browser (Debian chromium driven by Playwright)."""
 
-import os
 import re
-import shutil
 
 import pytest
 
 from megamsg.store.db import connect
 from megamsg.store.setup_code import ensure_setup_code
 from tests.conftest import PASSWORD, wait_for
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("chromium is required in CI (make system-deps installs it)")
-        pytest.skip("chromium not installed (make system-deps)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

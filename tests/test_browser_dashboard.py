@@ -6,27 +6,8 @@ import pytest
 import requests
 
 from megamsg.store.db import connect
-from tests.browser_pages import check_layout, chromium
+from tests.browser_pages import check_layout
 from tests.conftest import PASSWORD, auth_headers, wait_for
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def page(context):
-    return context.new_page()
 
 
 def log_in(page, live_server: str, email: str = "owner@example.com") -> None:

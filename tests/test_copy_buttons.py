@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from megamsg.store.db import connect
-from tests.browser_pages import RequestLog, check_layout, chromium
+from tests.browser_pages import check_layout
 from tests.conftest import PASSWORD
 
 # Resolves to the test server for this browser only. Plain http:// on any name but localhost (or
@@ -17,27 +17,8 @@ HINT = re.compile(r"press Ctrl\+C")
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with chromium([f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]) as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def log(context):
-    return RequestLog(context)
-
-
-@pytest.fixture
-def page(context, log):
-    return context.new_page()
+def chromium_args():
+    return [f"--host-resolver-rules=MAP {HOST} 127.0.0.1"]
 
 
 def by_host_name(live_server: str) -> str:

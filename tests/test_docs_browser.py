@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.docs_support import SCREENSHOTS, launch_chromium
+from tests.docs_support import SCREENSHOTS
 
 # Elements that stick out of the viewport, or widen the page; inside a box that scrolls or clips on
 # its own (a code block) only the box itself counts.
@@ -27,16 +27,6 @@ OUTSIDE = """() => {
          (element.className ? '.' + String(element.className).split(' ').join('.') : ''));
 }"""
 PAGE_WIDTH = "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = launch_chromium(playwright)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

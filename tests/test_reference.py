@@ -8,35 +8,11 @@ import pytest
 from playwright.sync_api import expect
 
 from megamsg.web.docs.reference import SWAGGER_UI
-from tests.browser_pages import RequestLog, check_layout, chromium, stored_anywhere
+from tests.browser_pages import check_layout, stored_anywhere
 from tests.processes import REPO
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 VENDOR = Path(REPO, "static", SWAGGER_UI)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def log(context):
-    return RequestLog(context)
-
-
-@pytest.fixture
-def page(context, log):
-    return context.new_page()
 
 
 def operations(client) -> set[tuple[str, str]]:

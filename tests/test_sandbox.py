@@ -9,36 +9,11 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_pages import RequestLog, check_layout, chromium, stored_anywhere
+from tests.browser_pages import check_layout, stored_anywhere
 from tests.conftest import PASSWORD, outbox
 from tests.media_samples import png_bytes
 
 SEND_WAIT = 30_000  # ms: a send waits up to SEND_TIMEOUT (5 s in tests) on a busy machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def log(context):
-    """Every request of the context's pages (watching before the first page opens)."""
-    return RequestLog(context)
-
-
-@pytest.fixture
-def page(context, log):
-    return context.new_page()
 
 
 def open_sandbox(page, live_server: str, instance_id: str = "", token: str = "") -> None:

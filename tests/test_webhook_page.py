@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from megamsg.delivery.webhooks import record_event
-from tests.browser_pages import RequestLog, check_layout, chromium
+from tests.browser_pages import check_layout
 from tests.conftest import PASSWORD
 from tests.webhook_support import WEBHOOK_TEST_CONFIG
 
@@ -18,30 +18,6 @@ LIVE_WAIT = 30_000  # ms: a queue worker starting and delivering on a busy machi
 def config_overrides(config_overrides):
     """Short backoff and timeout; the receiver is on loopback."""
     return {**config_overrides, **WEBHOOK_TEST_CONFIG}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def log(context):
-    return RequestLog(context)
-
-
-@pytest.fixture
-def page(context, log):
-    return context.new_page()
 
 
 @pytest.fixture
