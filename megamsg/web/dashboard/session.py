@@ -6,9 +6,10 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from megamsg.errors import ApiError
-from megamsg.phone import PhoneError, normalise_phone
+from megamsg.phone import normalise_phone
 from megamsg.session_state import public_status, read_state
 from megamsg.web.api.instance import qr_svg
+from megamsg.web.api.request_schemas import PAIR_CODE
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.session_control import call_runner
 
@@ -48,10 +49,10 @@ def _run(instance_id: str, action: str, params: dict) -> dict:
 def pair_code(instance_id: str) -> ResponseReturnValue:
     """Request a pair code for linking by phone number."""
     own_instance_or_404(instance_id)
-    try:
-        phone = normalise_phone(request.form.get("phone_number", ""))
-    except PhoneError as exc:
-        raise ApiError(422, f"Phone number {exc}") from None
+    # The API's own schema: the form and POST /api/whatsapp/instance/pair-code agree on what is valid.
+    phone = normalise_phone(
+        PAIR_CODE.check({"phone_number": request.form.get("phone_number", "")})["phone_number"]
+    )
     answer = _run(instance_id, "pair_code", {"phone_number": phone.lstrip("+")})
     return jsonify({"ok": True, "code": answer["code"]})
 
@@ -63,10 +64,8 @@ def simulate_scan(instance_id: str) -> ResponseReturnValue:
     if current_app.config["WHATSAPP_DRIVER"] != "simulator":
         abort(404)
     own_instance_or_404(instance_id)
-    try:
-        phone = normalise_phone(request.form.get("phone_number") or "+201000000000")
-    except PhoneError as exc:
-        raise ApiError(422, f"Phone number {exc}") from None
+    raw = request.form.get("phone_number") or "+201000000000"
+    phone = normalise_phone(PAIR_CODE.check({"phone_number": raw})["phone_number"])
     _run(
         instance_id,
         "scan",
