@@ -1,11 +1,12 @@
 """Send throughput and latency through the real stack (gunicorn + supervisor + simulator).
 
 Usage: python bench/send_throughput.py [--messages 300] [--concurrency 1,8,32]
-Prints figures; it does not pass or fail anything.
+Prints figures and writes them to bench/results/latest.md; it does not pass or fail anything.
 """
 
 import argparse
 import os
+import platform
 import signal
 import socket
 import statistics
@@ -105,19 +106,50 @@ def main() -> None:
             f"MegaMsg send benchmark: {args.messages} text messages per run, simulator driver, gunicorn gthread"
         )
         print(f"{'concurrency':>11} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+        rows = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             started = time.perf_counter()
             with ThreadPoolExecutor(concurrency) as pool:
                 latencies = sorted(pool.map(send, range(args.messages)))
             elapsed = time.perf_counter() - started
             p95 = latencies[int(len(latencies) * 0.95) - 1]
-            print(
-                f"{concurrency:>11} {args.messages / elapsed:>8.1f} {statistics.median(latencies) * 1000:>8.1f}"
-                f" {p95 * 1000:>8.1f} {latencies[-1] * 1000:>8.1f}"
+            row = (
+                concurrency,
+                args.messages / elapsed,
+                statistics.median(latencies) * 1000,
+                p95 * 1000,
+                latencies[-1] * 1000,
             )
+            rows.append(row)
+            print(f"{row[0]:>11} {row[1]:>8.1f} {row[2]:>8.1f} {row[3]:>8.1f} {row[4]:>8.1f}")
+        write_results(args.messages, rows)
     finally:
         os.killpg(launcher.pid, signal.SIGINT)
         launcher.wait(timeout=30)
+
+
+def write_results(messages: int, rows: list[tuple[int, float, float, float, float]]) -> None:
+    """bench/results/latest.md: the figures with when, what and where they were measured."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    lines = [
+        "# Send benchmark (bench/send_throughput.py)",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit or 'unknown'}, "
+        f"{os.cpu_count()} CPU(s), {platform.python_implementation()} {platform.python_version()}; "
+        f"{messages} synchronous text sends per row through gunicorn, Redis, the runner and the simulator.",
+        "",
+        "| concurrency | msgs/s | p50 ms | p95 ms | max ms |",
+        "|---:|---:|---:|---:|---:|",
+        *(f"| {c} | {rate:.1f} | {p50:.1f} | {p95:.1f} | {peak:.1f} |" for c, rate, p50, p95, peak in rows),
+        "",
+    ]
+    path = os.path.join(REPO, "bench", "results", "latest.md")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write("\n".join(lines))
+    print(f"written to {os.path.relpath(path, REPO)}")
 
 
 if __name__ == "__main__":
