@@ -52,6 +52,11 @@ class RedeliveryRefused(Exception):
 
 def record_event(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict) -> str:
     """Store the event (pending, or skipped when it will not be sent) and commit; return its id."""
+    return _record(db, instance, kind, payload)[0]
+
+
+def _record(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict) -> tuple[str, str]:
+    """Store the event; return its id and the status it was stored with."""
     if kind not in KINDS:
         raise ValueError(f"unknown webhook event kind {kind!r}")
     body = {"type": kind, **payload}
@@ -63,7 +68,7 @@ def record_event(db: sqlite_utils.Database, instance: dict, kind: str, payload: 
         status, reason = "skipped", "No webhook URL is set."
     elif kind != "test" and kind not in selected_events(instance):
         status, reason = "skipped", f"The webhook is not subscribed to {kind} events."
-    return webhook_events.insert_event(db, instance["id"], kind, body, status, reason)
+    return webhook_events.insert_event(db, instance["id"], kind, body, status, reason), status
 
 
 def enqueue_delivery(config: dict[str, Any], event_id: str, instance_id: str) -> Job:
@@ -77,9 +82,8 @@ def publish(
     db: sqlite_utils.Database, config: dict[str, Any], instance: dict, kind: str, payload: dict
 ) -> str:
     """Record the event and, unless skipped, queue its delivery; return its id."""
-    event_id = record_event(db, instance, kind, payload)
-    event = get_event(db, event_id)
-    if event is not None and event["status"] == "pending":
+    event_id, status = _record(db, instance, kind, payload)
+    if status == "pending":
         enqueue_delivery(config, event_id, instance["id"])
     return event_id
 
