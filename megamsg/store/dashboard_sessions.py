@@ -1,19 +1,15 @@
 """Dashboard login sessions kept server-side, so that logging out really ends them."""
 
-import hashlib
 import secrets
 
 import sqlite_utils
 
 from megamsg.clock import iso_ago, now_iso
 from megamsg.store.db import first_row, immediate, insert_row
+from megamsg.store.instances import hash_token
 
 # last_seen_at is rewritten at most this often, not on every request (the live view polls each second).
 TOUCH_SECONDS = 60
-
-
-def _digest(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def start_session(db: sqlite_utils.Database, user_id: int, address: str, idle_seconds: float) -> str:
@@ -26,7 +22,7 @@ def start_session(db: sqlite_utils.Database, user_id: int, address: str, idle_se
             db,
             "dashboard_sessions",
             {
-                "id": _digest(session_id),
+                "id": hash_token(session_id),
                 "user_id": user_id,
                 "created_at": now,
                 "last_seen_at": now,
@@ -38,7 +34,7 @@ def start_session(db: sqlite_utils.Database, user_id: int, address: str, idle_se
 
 def session_user(db: sqlite_utils.Database, session_id: str, idle_seconds: float) -> dict | None:
     """The user of a live session, or None if it was ended or has been idle too long."""
-    digest = _digest(session_id)
+    digest = hash_token(session_id)
     row = first_row(
         db,
         "SELECT dashboard_sessions.last_seen_at AS session_seen_at, users.* FROM dashboard_sessions"
@@ -58,14 +54,14 @@ def session_user(db: sqlite_utils.Database, session_id: str, idle_seconds: float
 
 def end_session(db: sqlite_utils.Database, session_id: str) -> None:
     """End one session."""
-    db.execute("DELETE FROM dashboard_sessions WHERE id = ?", [_digest(session_id)])
+    db.execute("DELETE FROM dashboard_sessions WHERE id = ?", [hash_token(session_id)])
 
 
 def end_user_sessions(db: sqlite_utils.Database, user_id: int, keep: str | None = None) -> int:
     """End every session of user_id except `keep`; return how many ended (joins the caller's transaction)."""
     cursor = db.execute(
         "DELETE FROM dashboard_sessions WHERE user_id = ? AND id != ?",
-        [user_id, _digest(keep) if keep else ""],
+        [user_id, hash_token(keep) if keep else ""],
     )
     return cursor.rowcount
 
