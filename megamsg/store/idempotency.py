@@ -42,10 +42,6 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def _expired(created_at: str) -> bool:
-    return datetime.fromisoformat(created_at) < datetime.now(UTC) - WINDOW
-
-
 def _row(db: sqlite_utils.Database, instance_id: str, key: str) -> dict | None:
     return first_row(
         db, "SELECT * FROM idempotency_keys WHERE instance_id = ? AND key = ?", [instance_id, key]
@@ -102,7 +98,7 @@ def begin(
     if len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ApiError(422, f"Idempotency-Key must be at most {MAX_KEY_LENGTH} printable characters.")
     existing = _row(db, instance_id, key)
-    if existing and _expired(existing["created_at"]):
+    if existing and _older_than(existing["created_at"], WINDOW.total_seconds()):
         _drop(db, existing)
     claim = now_iso()
     try:
