@@ -62,7 +62,6 @@ def set_webhook_url(db: sqlite_utils.Database, instance_id: str, url: str | None
     """Set or clear (None) the URL; return {url, secret}."""
     clean = None if url is None else validate_url(url)
     db.table("instances").update(instance_id, {"webhook_url": clean})
-    db.conn.commit()
     row = db.table("instances").get(instance_id)
     return {"url": row["webhook_url"], "secret": row["webhook_secret"]}
 
@@ -71,7 +70,6 @@ def rotate_secret(db: sqlite_utils.Database, instance_id: str) -> str:
     """Issue a new signing secret."""
     secret = new_secret()
     db.table("instances").update(instance_id, {"webhook_secret": secret})
-    db.conn.commit()
     return secret
 
 
@@ -107,7 +105,6 @@ def set_webhook(
     if not row["webhook_secret"]:
         changes["webhook_secret"] = new_secret()
     db.table("instances").update(instance_id, changes)
-    db.conn.commit()
     return webhook_settings(db.table("instances").get(instance_id))
 
 
@@ -123,5 +120,4 @@ def set_selected_events(db: sqlite_utils.Database, instance_id: str, kinds: list
     """Store the chosen event kinds (unknown kinds rejected)."""
     chosen = validate_events(kinds)
     db.table("instances").update(instance_id, {"webhook_events": json.dumps(chosen)})
-    db.conn.commit()
     return chosen

@@ -54,11 +54,10 @@ def _older_than(created_at: str, seconds: float) -> bool:
 
 def _drop(db: sqlite_utils.Database, row: dict) -> None:
     # Guarded by created_at so two requests can never delete each other's fresh claim.
-    with db.conn:
-        db.execute(
-            "DELETE FROM idempotency_keys WHERE instance_id = ? AND key = ? AND created_at = ?",
-            [row["instance_id"], row["key"], row["created_at"]],
-        )
+    db.execute(
+        "DELETE FROM idempotency_keys WHERE instance_id = ? AND key = ? AND created_at = ?",
+        [row["instance_id"], row["key"], row["created_at"]],
+    )
 
 
 def _answer_from_message(db: sqlite_utils.Database, row: dict) -> tuple[int, dict]:
@@ -102,11 +101,10 @@ def begin(
         _drop(db, existing)
     claim = now_iso()
     try:
-        with db.conn:
-            db.execute(
-                "INSERT INTO idempotency_keys (instance_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-                [instance_id, key, fingerprint, claim],
-            )
+        db.execute(
+            "INSERT INTO idempotency_keys (instance_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+            [instance_id, key, fingerprint, claim],
+        )
         return claim
     except sqlite3.IntegrityError:
         pass  # someone holds the key: answer with their result
@@ -141,33 +139,30 @@ def finish(
     message_id: str | None,
 ) -> None:
     """Store the answer every later request with this key gets."""
-    with db.conn:
-        db.execute(
-            "UPDATE idempotency_keys SET status_code = ?, response = ?, message_id = ? "
-            "WHERE instance_id = ? AND key = ? AND created_at = ?",
-            [status, json.dumps(body), message_id, instance_id, key, claim],
-        )
+    db.execute(
+        "UPDATE idempotency_keys SET status_code = ?, response = ?, message_id = ? "
+        "WHERE instance_id = ? AND key = ? AND created_at = ?",
+        [status, json.dumps(body), message_id, instance_id, key, claim],
+    )
 
 
 def attach_message(
     db: sqlite_utils.Database, instance_id: str, key: str, claim: str, message_id: str
 ) -> None:
     """Note the message about to be queued on the claim; ClaimLost if a retry took the key over."""
-    with db.conn:
-        cursor = db.execute(
-            "UPDATE idempotency_keys SET message_id = ? "
-            "WHERE instance_id = ? AND key = ? AND created_at = ? AND message_id IS NULL",
-            [message_id, instance_id, key, claim],
-        )
+    cursor = db.execute(
+        "UPDATE idempotency_keys SET message_id = ? "
+        "WHERE instance_id = ? AND key = ? AND created_at = ? AND message_id IS NULL",
+        [message_id, instance_id, key, claim],
+    )
     if cursor.rowcount != 1:
         raise ClaimLost()
 
 
 def abandon(db: sqlite_utils.Database, instance_id: str, key: str, claim: str) -> None:
     """Release this request's claim: nothing was sent, so a retry may really try again."""
-    with db.conn:
-        db.execute(
-            "DELETE FROM idempotency_keys "
-            "WHERE instance_id = ? AND key = ? AND created_at = ? AND status_code IS NULL",
-            [instance_id, key, claim],
-        )
+    db.execute(
+        "DELETE FROM idempotency_keys "
+        "WHERE instance_id = ? AND key = ? AND created_at = ? AND status_code IS NULL",
+        [instance_id, key, claim],
+    )

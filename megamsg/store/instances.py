@@ -42,7 +42,6 @@ def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tupl
         "created_at": now_iso(),
     }
     db.table("instances").insert(row)
-    db.conn.commit()
     return row, token
 
 
@@ -78,7 +77,6 @@ def rotate_token(db: sqlite_utils.Database, instance_id: str) -> str:
     db.table("instances").update(
         instance_id, {"token_hash": hash_token(token), "token_rotated_at": now_iso()}
     )
-    db.conn.commit()
     return token
 
 

@@ -136,5 +136,4 @@ def find_outgoing_by_wa_id(db: sqlite_utils.Database, instance_id: str, wa_id: s
 
 def set_media_path(db: sqlite_utils.Database, message_id: str, path: str) -> None:
     """Note where an incoming message's media was stored."""
-    with db.conn:
-        db.execute("UPDATE messages SET media_path = ? WHERE id = ?", [path, message_id])
+    db.execute("UPDATE messages SET media_path = ? WHERE id = ?", [path, message_id])

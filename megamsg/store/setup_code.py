@@ -17,7 +17,6 @@ def ensure_setup_code(db: sqlite_utils.Database) -> str | None:
     code = "-".join(secrets.token_hex(3).upper() for _ in range(3))
     # INSERT OR IGNORE: every gunicorn worker starting at once agrees on one code.
     db.execute("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)", [KEY, code])
-    db.conn.commit()
     return db.execute("SELECT value FROM settings WHERE key = ?", [KEY]).fetchone()[0]
 
 
@@ -40,5 +39,4 @@ def check_and_consume(db: sqlite_utils.Database, code: str) -> bool:
     if not hmac.compare_digest(row[0].encode(), given.encode()):
         return False
     cursor = db.execute("DELETE FROM settings WHERE key = ? AND value = ?", [KEY, row[0]])
-    db.conn.commit()
     return cursor.rowcount == 1

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from megamsg.clock import iso_ago, now_iso
 from megamsg.ids import new_event_id
-from megamsg.store.db import first_row
+from megamsg.store.db import first_row, immediate
 
 IN_PROGRESS = ("pending", "delivering")
 
@@ -22,21 +22,20 @@ def insert_event(
     """Store a new event and commit; return its id."""
     event_id = new_event_id()
     now = now_iso()
-    with db.conn:
-        db.execute(
-            "INSERT INTO webhook_events (id, instance_id, kind, payload, status, attempts, last_status_code,"
-            " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
-            [
-                event_id,
-                instance_id,
-                kind,
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                status,
-                reason,
-                now,
-                now,
-            ],
-        )
+    db.execute(
+        "INSERT INTO webhook_events (id, instance_id, kind, payload, status, attempts, last_status_code,"
+        " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
+        [
+            event_id,
+            instance_id,
+            kind,
+            json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            status,
+            reason,
+            now,
+            now,
+        ],
+    )
     return event_id
 
 
@@ -102,34 +101,31 @@ def list_attempts(db: sqlite_utils.Database, event_id: str) -> list[dict]:
 
 def claim(db: sqlite_utils.Database, event_id: str, stale_after: float) -> bool:
     """Atomically move the event to `delivering` (or take over a claim older than stale_after)."""
-    with db.conn:
-        cursor = db.execute(
-            "UPDATE webhook_events SET status = 'delivering', updated_at = ? WHERE id = ?"
-            " AND (status = 'pending' OR (status = 'delivering' AND updated_at < ?))",
-            [now_iso(), event_id, iso_ago(stale_after)],
-        )
+    cursor = db.execute(
+        "UPDATE webhook_events SET status = 'delivering', updated_at = ? WHERE id = ?"
+        " AND (status = 'pending' OR (status = 'delivering' AND updated_at < ?))",
+        [now_iso(), event_id, iso_ago(stale_after)],
+    )
     return cursor.rowcount == 1
 
 
 def restart(db: sqlite_utils.Database, event: dict) -> bool:
     """Start a fresh round (pending, 0 attempts) unless the event changed since it was read."""
-    with db.conn:
-        # Compare-and-set: two clicks at once start one round, not two.
-        cursor = db.execute(
-            "UPDATE webhook_events SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?"
-            " WHERE id = ? AND status = ? AND updated_at = ?",
-            [now_iso(), event["id"], event["status"], event["updated_at"]],
-        )
+    # Compare-and-set: two clicks at once start one round, not two.
+    cursor = db.execute(
+        "UPDATE webhook_events SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?"
+        " WHERE id = ? AND status = ? AND updated_at = ?",
+        [now_iso(), event["id"], event["status"], event["updated_at"]],
+    )
     return cursor.rowcount == 1
 
 
 def finish(db: sqlite_utils.Database, event_id: str, status: str, error: str | None) -> None:
     """End the event without an attempt (nothing was sent)."""
-    with db.conn:
-        db.execute(
-            "UPDATE webhook_events SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
-            [status, error, now_iso(), event_id],
-        )
+    db.execute(
+        "UPDATE webhook_events SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+        [status, error, now_iso(), event_id],
+    )
 
 
 def record_attempt(
@@ -146,7 +142,7 @@ def record_attempt(
 ) -> None:
     """Log one attempt and move the event to its new status, in one transaction."""
     now = now_iso()
-    with db.conn:
+    with immediate(db):
         db.execute(
             "INSERT INTO webhook_deliveries (event_id, attempt, url, status_code, error, duration_ms,"
             " response_excerpt, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
