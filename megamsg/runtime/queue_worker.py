@@ -10,6 +10,7 @@ from megamsg.config import process_config
 from megamsg.queues import MegamsgJob
 from megamsg.redis_conn import get_redis
 from megamsg.runtime.parent_watch import stop_when_orphaned
+from megamsg.runtime.scheduler_locks import MAINTENANCE_INTERVAL_SECONDS, release_stale_locks
 
 
 def main() -> int:
@@ -19,7 +20,11 @@ def main() -> int:
     stop_when_orphaned()
     # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
     names = sys.argv[1:] or [keys.EVENTS_QUEUE, *keys.webhook_queues(config)]
-    worker = SimpleWorker(names, connection=get_redis(config), job_class=MegamsgJob)
+    connection = get_redis(config)
+    release_stale_locks(connection, names)
+    worker = SimpleWorker(
+        names, connection=connection, job_class=MegamsgJob, maintenance_interval=MAINTENANCE_INTERVAL_SECONDS
+    )
     worker.work(with_scheduler=True, logging_level="WARNING")
     return 0
 
