@@ -9,6 +9,7 @@ from megamsg import keys
 from megamsg.config import process_config
 from megamsg.queues import MegamsgJob
 from megamsg.redis_conn import get_redis
+from megamsg.runtime.abandoned_jobs import release_abandoned_jobs
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.scheduler_locks import MAINTENANCE_INTERVAL_SECONDS, release_stale_locks
 
@@ -22,6 +23,7 @@ def main() -> int:
     names = sys.argv[1:] or [keys.EVENTS_QUEUE, *keys.webhook_queues(config)]
     connection = get_redis(config)
     release_stale_locks(connection, names)
+    release_abandoned_jobs(connection, names, MegamsgJob)
     worker = SimpleWorker(
         names, connection=connection, job_class=MegamsgJob, maintenance_interval=MAINTENANCE_INTERVAL_SECONDS
     )

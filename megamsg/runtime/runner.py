@@ -18,6 +18,7 @@ from megamsg import keys
 from megamsg.config import process_config
 from megamsg.queues import MegamsgJob, queue
 from megamsg.redis_conn import get_redis
+from megamsg.runtime.abandoned_jobs import recover_session_queue
 from megamsg.runtime.drivers import load_driver
 from megamsg.runtime.lease import EXIT_LEASE_HELD, EXIT_LEASE_LOST, Lease
 from megamsg.runtime.parent_watch import stop_when_orphaned
@@ -84,8 +85,27 @@ class LeaseKeeper:
             os.kill(os.getpid(), signal.SIGTERM)  # graceful: finish the current job, close the client
 
 
+class EarlyStop:
+    """SIGTERM/SIGINT before RQ's worker installs its own handlers: stop as gracefully as later."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.worker: SimpleWorker | None = None
+        signal.signal(signal.SIGTERM, self)
+        signal.signal(signal.SIGINT, self)
+
+    def __call__(self, signum: int, frame: object) -> None:
+        """Note the request; hand it to the worker once there is one."""
+        self.requested = True
+        if self.worker is not None:
+            self.worker.request_stop(signum, frame)
+
+
 def run(instance_id: str) -> int:
     """Serve one instance until SIGTERM; return the exit code."""
+    # Without this, a stop while the driver loads (neonize takes a second) would skip the
+    # clean-up below and leave the lease to expire.
+    early_stop = EarlyStop()
     config = process_config()
     client = get_redis(config)
     # Lease calls time out well within the lease, so a hung Redis cannot keep a stale session.
@@ -110,13 +130,16 @@ def run(instance_id: str) -> int:
     set_active(instance_id, driver, sink)
     try:
         driver.start()
+        recover_session_queue(client, keys.session_queue(instance_id), MegamsgJob, sink)
         worker = SimpleWorker(
             [queue(config, keys.session_queue(instance_id))],
             connection=client,
             job_class=MegamsgJob,
             name=f"runner-{instance_id}-{os.getpid()}",
         )
-        worker.work(logging_level="WARNING")
+        early_stop.worker = worker
+        if not early_stop.requested:
+            worker.work(logging_level="WARNING")
     finally:
         # The keeper goes on renewing (and watching) until the client is closed.
         deleted = False

@@ -6,21 +6,17 @@ crash the dead scheduler's lock would stall webhook retries and every delayed jo
 """
 
 import logging
-import socket
-from datetime import UTC, datetime
 
-import psutil
 from redis import Redis
 from rq.exceptions import SchedulerNotFound
 from rq.scheduler import RQScheduler
 from rq.scripts import release_lock
 
 from megamsg.redis_conn import as_text
+from megamsg.runtime.dead_process import dead_on_this_host
 
 log = logging.getLogger(__name__)
 
-# A pid that started this long after the scheduler registered is another process reusing it.
-PID_REUSE_SLACK_SECONDS = 5.0
 # With locks freed at start, maintenance only has to catch owners on other hosts (TTL 61 s).
 MAINTENANCE_INTERVAL_SECONDS = 10
 
@@ -31,18 +27,7 @@ def owner_is_dead(connection: Redis, owner: str) -> bool:
         scheduler = RQScheduler.fetch(owner, connection)
     except SchedulerNotFound:
         return False  # not registered yet (or expired with its lock): wait for the TTL
-    if scheduler.hostname != socket.gethostname() or scheduler.pid <= 0:
-        return False
-    try:
-        process = psutil.Process(scheduler.pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return True
-        started = datetime.fromtimestamp(process.create_time(), UTC)
-    except psutil.NoSuchProcess:
-        return True
-    except psutil.AccessDenied:
-        return False
-    return (started - scheduler.created_at).total_seconds() > PID_REUSE_SLACK_SECONDS
+    return dead_on_this_host(scheduler.hostname, scheduler.pid, scheduler.created_at)
 
 
 def release_stale_locks(connection: Redis, queue_names: list[str]) -> list[str]:
