@@ -393,3 +393,25 @@ def test_admin_adds_a_user_who_logs_in_then_is_disabled(browser, live_server, pe
     finally:
         admin_context.close()
         user_context.close()
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        lambda db, user_id: accounts.disable_user(db, user_id, actor_id=None),
+        lambda db, user_id: accounts.reset_password(db, user_id),
+    ],
+    ids=["disable", "reset-password"],
+)
+def test_ending_the_sessions_is_part_of_the_same_transaction(app, db, people, act):
+    logged_in(app, TARGET)
+    before = users_table(db)
+    # A real SQLite trigger makes the second write fail: the first must be rolled back with it.
+    db.execute(
+        "CREATE TRIGGER refuse_session_end BEFORE DELETE ON dashboard_sessions BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(Exception, match="refused"):
+        act(db, people[TARGET]["id"])
+    db.execute("DROP TRIGGER refuse_session_end")
+    assert users_table(db) == before
+    assert session_count(db) == 1

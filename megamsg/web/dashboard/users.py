@@ -178,6 +178,9 @@ def enable(user_id: int) -> ResponseReturnValue:
     """Let a disabled user log in again, after confirmation."""
     user = _target(user_id)
     if request.method == "GET":
+        if not accounts.is_disabled(user):
+            flash(f"{user['email']} is not disabled.", "error")
+            return _back()
         return _ask(
             f"Enable {user['email']}?",
             "They can log in again with the password they had. Reset it too if they no longer know it.",
@@ -201,6 +204,9 @@ def make_admin(user_id: int) -> ResponseReturnValue:
     """Give a user admin rights, after confirmation."""
     user = _target(user_id)
     if request.method == "GET":
+        if user["is_admin"]:
+            flash(f"{user['email']} is already an admin.", "error")
+            return _back()
         return _ask(
             f"Make {user['email']} an admin?",
             "Admins see and manage every instance and every user, this page included.",
