@@ -13,7 +13,7 @@ TOUCH_SECONDS = 60
 
 
 def start_session(db: sqlite_utils.Database, user_id: int, address: str, idle_seconds: float) -> str:
-    """Record a new session for user_id; return its id (only its hash is stored)."""
+    """Record a new session for user_id (and it as their last login); return its id (only its hash is stored)."""
     session_id = secrets.token_urlsafe(32)
     now = now_iso()
     with immediate(db):
@@ -29,6 +29,7 @@ def start_session(db: sqlite_utils.Database, user_id: int, address: str, idle_se
                 "address": address,
             },
         )
+        db.execute("UPDATE users SET last_login_at = ? WHERE id = ?", [now, user_id])
     return session_id
 
 

@@ -149,12 +149,19 @@ def _m005_dashboard_sessions(db: sqlite_utils.Database) -> None:
     db.table("dashboard_sessions").create_index(["user_id"])
 
 
+def _m006_user_status(db: sqlite_utils.Database) -> None:
+    # A disabled user keeps their row (and their instances keep running); they just cannot log in.
+    db.table("users").add_column("disabled_at", str)
+    db.table("users").add_column("last_login_at", str)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
     (3, "webhook events and delivery attempts", _m003_webhooks),
     (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
     (5, "server-side dashboard sessions", _m005_dashboard_sessions),
+    (6, "users: disabled_at, last_login_at", _m006_user_status),
 ]
 
 

@@ -19,6 +19,8 @@ from megamsg.web.dashboard import throttle
 megamsg_cli = AppGroup("megamsg", help="MegaMsg administration.")
 instance_cli = AppGroup("instance", help="Manage instances.")
 megamsg_cli.add_command(instance_cli)
+user_cli = AppGroup("user", help="Manage dashboard users.")
+megamsg_cli.add_command(user_cli)
 
 
 def _db() -> sqlite_utils.Database:
@@ -64,6 +66,63 @@ def unlock_command(email: str) -> None:
         click.echo(f"{email} was not locked (and no user has that email).")
     else:
         click.echo(f"{email} was not locked.")
+
+
+def _user(db: sqlite_utils.Database, email: str) -> dict:
+    user = accounts.user_by_email(db, email)
+    if user is None:
+        raise click.ClickException(f"No user with email {accounts.normalise_email(email)}.")
+    return user
+
+
+@user_cli.command("list")
+def user_list_command() -> None:
+    """List every user (role, status, last login)."""
+    for user in accounts.list_users(_db(), ""):
+        role = "admin" if user["is_admin"] else "user"
+        status = f"disabled since {user['disabled_at']}" if user["disabled_at"] else "active"
+        click.echo(f"{user['email']}  {role}  {status}  last login={user['last_login_at'] or 'never'}")
+
+
+@user_cli.command("disable")
+@click.argument("email")
+def user_disable_command(email: str) -> None:
+    """Stop a user from logging in and end their sessions (their instances keep running)."""
+    db = _db()
+    user = _user(db, email)
+    try:
+        ended = accounts.disable_user(db, user["id"], actor_id=None)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Disabled {user['email']} ({ended} session{'' if ended == 1 else 's'} ended).")
+
+
+@user_cli.command("enable")
+@click.argument("email")
+def user_enable_command(email: str) -> None:
+    """Let a disabled user log in again."""
+    db = _db()
+    user = _user(db, email)
+    try:
+        accounts.enable_user(db, user["id"])
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Enabled {user['email']}.")
+
+
+@user_cli.command("reset-password")
+@click.argument("email")
+def user_reset_password_command(email: str) -> None:
+    """Give a user a new generated password (printed once) and end their sessions."""
+    db = _db()
+    user = _user(db, email)
+    password, ended = accounts.reset_password(db, user["id"])
+    throttle.forget(current_app.config, "login", throttle.ACCOUNT, user["email"])
+    click.echo(f"Password: {password}")
+    click.echo(
+        f"Store it now: it is not shown again. {ended} session{'' if ended == 1 else 's'} of "
+        f"{user['email']} ended."
+    )
 
 
 @instance_cli.command("create")

@@ -139,6 +139,10 @@ def login() -> ResponseReturnValue:
                 return _throttled("login", address_lock)
             flash("Wrong email or password.", "error")
             return render_template("login.html", email=email), 401
+        if accounts.is_disabled(user):
+            # Said only after the right password: it tells nothing to someone guessing.
+            flash("This account is disabled. Ask an admin.", "error")
+            return render_template("login.html", email=email), 403
         throttle.forget(config, "login", throttle.ACCOUNT, email)
         signin.log_in(user)
         return redirect(safe_next(request.args.get("next", "")) or url_for("dashboard.instance_list"))

@@ -2,7 +2,7 @@
 
 from flask import current_app, request, session
 
-from megamsg.store import dashboard_sessions
+from megamsg.store import accounts, dashboard_sessions
 from megamsg.web.db import get_db
 
 SESSION_KEY = "sid"
@@ -33,11 +33,16 @@ def current_session_id() -> str | None:
 
 
 def current_user() -> tuple[dict | None, bool]:
-    """(the logged-in user or None, whether this browser's session has just been found ended)."""
+    """(the logged-in user or None, whether this browser's session has just been found ended or disabled)."""
     session_id = current_session_id()
     if session_id is None:
         return None, False
-    user = dashboard_sessions.session_user(get_db(), session_id, idle_seconds())
+    db = get_db()
+    user = dashboard_sessions.session_user(db, session_id, idle_seconds())
+    if user is not None and accounts.is_disabled(user):
+        # Disabling ends the sessions; this catches one started while the disable was under way.
+        dashboard_sessions.end_session(db, session_id)
+        user = None
     if user is None:
         session.clear()
         return None, True
