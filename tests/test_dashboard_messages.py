@@ -1,0 +1,357 @@
+"""The dashboard's message log: filters, cursor pages, live rows, media and thumbnails, the detail view, in
+the Flask client on real SQLite; and in chromium, live updates, a thumbnail and the status history."""
+
+import io
+import itertools
+import os
+import re
+from html import unescape
+
+import pytest
+from PIL import Image
+
+from megamsg.delivery.events import media_path
+from megamsg.delivery.outcomes import status_payload
+from megamsg.delivery.webhooks import record_event
+from megamsg.store import message_log, webhook_events
+from tests.conftest import csrf_from, login
+
+WA_IDS = itertools.count(1)
+ROW = re.compile(r'<tr data-message="([^"]+)" data-seq="(\d+)"')
+
+
+def row_ids(html: str) -> list[str]:
+    """The message ids of the table's rows, top to bottom."""
+    return [match.group(1) for match in ROW.finditer(html)]
+
+
+def link(html: str, label: str) -> str | None:
+    """The href of the pager link with this text."""
+    match = re.search(r'<a href="([^"]+)" rel="(?:prev|next)">' + re.escape(label), html)
+    return unescape(match.group(1)) if match else None
+
+
+@pytest.fixture
+def owner(client, make_instance):
+    """An instance whose owner is logged in with the test client."""
+    instance, _ = make_instance(owner_email="owner@example.com")
+    login(client, "owner@example.com")
+    return instance
+
+
+def outgoing(db, instance, text, peer="+201000000010", statuses=(), **fields):
+    row = message_log.create_outgoing(
+        db, instance["id"], {"peer": peer, "type": "text", "text": text, **fields}
+    )
+    for status in statuses:
+        message_log.set_status(
+            db, row["id"], status, **({"wa_id": "WA" + row["id"]} if status == "sent" else {})
+        )
+    return row
+
+
+def incoming(db, instance, text, peer="+201000000012", push_name="Amira", **fields):
+    row, _ = message_log.record_incoming(
+        db,
+        instance["id"],
+        {
+            "wa_id": f"IN{next(WA_IDS)}",
+            "peer": peer,
+            "type": "text",
+            "text": text,
+            "push_name": push_name,
+            "wa_timestamp": 1_790_000_000,
+            **fields,
+        },
+    )
+    return row
+
+
+def store_media(app, db, row, data: bytes) -> str:
+    """Keep media for an incoming message where the events job keeps it, and note it on the row."""
+    path = media_path(app.config, row["instance_id"], row["id"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    message_log.set_media_path(db, row["id"], str(path))
+    return str(path)
+
+
+def image_bytes(size=(640, 480), fmt="JPEG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (7, 94, 84)).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def log_rows(app, db, owner):
+    """A small log of both directions, several statuses, types, numbers and wildcard characters."""
+    rows = {
+        "hello": outgoing(db, owner, "Hello World"),
+        "percent": outgoing(
+            db, owner, "Invoice 100% paid", peer="+201000000011", statuses=("sent", "delivered")
+        ),
+        "underscore": outgoing(db, owner, "file_name ready", statuses=("failed",)),
+        "read": outgoing(db, owner, "all read", statuses=("sent", "delivered", "read")),
+        "hi": incoming(db, owner, "Hi there"),
+        "photo": incoming(db, owner, "", type="image", caption="Look at this", mime_type="image/jpeg"),
+        "other": incoming(db, owner, "a 50 percent offer", peer="+201000000013", push_name="Bob"),
+    }
+    return {name: row["id"] for name, row in rows.items()}
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("", ["other", "photo", "hi", "read", "underscore", "percent", "hello"]),
+        ("direction=in", ["other", "photo", "hi"]),
+        ("direction=out", ["read", "underscore", "percent", "hello"]),
+        ("status=delivered", ["percent"]),
+        ("status=failed", ["underscore"]),
+        ("status=queued", ["hello"]),
+        ("status=received", ["other", "photo", "hi"]),
+        ("type=image", ["photo"]),
+        ("number=%2B20+100+000+0012", ["photo", "hi"]),  # normalised: "+20 100 000 0012"
+        ("number=00201000000011", ["percent"]),
+        ("q=%25", ["percent"]),  # a literal %, not "anything"
+        ("q=_", ["underscore"]),  # a literal _, not "any one character"
+        ("q=hello", ["hello"]),  # case-insensitive
+        ("q=LOOK", ["photo"]),  # captions are searched too
+        ("q=percent&direction=in&number=%2B201000000013", ["other"]),
+        ("q=nothing+like+this", []),
+    ],
+)
+def test_filters(client, owner, log_rows, query, expected):
+    answer = client.get(f"/instances/{owner['id']}/messages?{query}")
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    assert row_ids(html) == [log_rows[name] for name in expected]
+    if not expected:
+        assert "No messages match these filters" in html and "clear filters" in html
+
+
+def test_empty_log_explains_how_to_send(client, owner):
+    html = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    assert "No messages yet — send one from the API" in html
+    assert "POST /api/whatsapp/messages/send" in html
+
+
+@pytest.mark.parametrize(
+    "query, problem",
+    [
+        ("direction=sideways", "Direction must be one of in, out"),
+        ("status=lost", "Status must be one of queued, sent"),
+        ("type=gif", "Type must be one of text, image"),
+        ("number=12ab", "Number may contain only digits"),
+        ("number=%2B1", "Number is not an international number"),
+        ("number=%2B20+123", "Number is not a valid international number"),
+        ("before=abc", "before must be a positive whole number"),
+        ("before=0", "before must be a positive whole number"),
+        ("after=-3", "after must be a positive whole number"),
+        ("before=5&after=2", "Use either before or after, not both."),
+        ("q=" + "x" * 201, "Search text is too long (201 characters; at most 200)."),
+    ],
+)
+def test_bad_filters_are_refused_and_list_nothing(client, owner, log_rows, query, problem):
+    answer = client.get(f"/instances/{owner['id']}/messages?{query}")
+    assert answer.status_code == 400
+    html = unescape(answer.get_data(as_text=True))
+    assert problem in html
+    assert "nothing is listed" in html
+    assert row_ids(html) == []
+
+
+def test_pages_walk_the_log_by_cursor(client, db, owner):
+    ids = [outgoing(db, owner, f"message {n}")["id"] for n in range(1, 121)]  # seq 1..120
+    newest_first = ids[::-1]
+    first = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    assert row_ids(first) == newest_first[:50]
+    assert link(first, "← Newer") is None
+    second = client.get(link(first, "Older →")).get_data(as_text=True)
+    assert row_ids(second) == newest_first[50:100]
+    third = client.get(link(second, "Older →")).get_data(as_text=True)
+    assert row_ids(third) == newest_first[100:]
+    assert link(third, "Older →") is None
+    back = link(third, "← Newer")
+    assert "after=20" in back
+    assert row_ids(client.get(back).get_data(as_text=True)) == newest_first[50:100]
+    assert (
+        link(second, "← Newer") == f"/instances/{owner['id']}/messages"
+    )  # the newer ones fit on the first page
+    assert "data-live-url" in first and "data-live-url" not in second  # only the newest page updates live
+
+
+def test_pages_keep_the_filters(client, db, owner):
+    wanted = {incoming(db, owner, f"tock {n}")["id"] for n in range(60)}
+    for n in range(60):
+        outgoing(db, owner, f"tock {n}")
+    first = client.get(f"/instances/{owner['id']}/messages?direction=in&q=tock").get_data(as_text=True)
+    older = link(first, "Older →")
+    assert "direction=in" in older and "q=tock" in older
+    second = client.get(older).get_data(as_text=True)
+    assert len(row_ids(first)) == 50 and len(row_ids(second)) == 10
+    assert set(row_ids(first)) | set(row_ids(second)) == wanted
+    assert link(second, "Older →") is None
+
+
+def test_live_rows_and_statuses(client, db, owner):
+    first = outgoing(db, owner, "before the page")
+    page = client.get(f"/instances/{owner['id']}/messages?direction=out").get_data(as_text=True)
+    assert f'data-latest="{first["seq"]}"' in page
+    newer = outgoing(db, owner, "after the page")
+    incoming(db, owner, "filtered out by direction")
+    message_log.set_status(db, first["id"], "sent", wa_id="W1")
+    answer = client.get(
+        f"/instances/{owner['id']}/messages/live?direction=out&after={first['seq']}&id={first['id']}&id=nope"
+    )
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    body = answer.get_json()
+    assert [row["id"] for row in body["rows"]] == [newer["id"]]
+    assert row_ids(body["rows"][0]["html"]) == [newer["id"]]  # the same row template as the table
+    assert "after the page" in body["rows"][0]["html"]
+    assert body["statuses"] == [{"id": first["id"], "status": "sent", "html": body["statuses"][0]["html"]}]
+    assert 'class="status chip chip-sent"' in body["statuses"][0]["html"]
+    bad = client.get(f"/instances/{owner['id']}/messages/live?after=x")
+    assert bad.status_code == 400 and "after must be" in bad.get_json()["message"]
+
+
+def test_detail_shows_history_and_the_messages_webhook_events(app, client, db, owner):
+    row = outgoing(db, owner, "tracked", statuses=("sent", "delivered"))
+    other = outgoing(db, owner, "someone else's", statuses=("sent",))
+    instance = {**owner, "webhook_url": "https://example.com/hook", "webhook_events": '["status"]'}
+    event_id = record_event(db, instance, "status", status_payload(row, "delivered", 1_790_000_000))
+    webhook_events.record_attempt(
+        db,
+        event_id,
+        1,
+        "https://example.com/hook",
+        "failed",
+        status_code=503,
+        error="HTTP 503",
+        duration_ms=12,
+        excerpt=None,
+    )
+    webhook_events.record_attempt(
+        db,
+        event_id,
+        2,
+        "https://example.com/hook",
+        "delivered",
+        status_code=200,
+        error=None,
+        duration_ms=7,
+        excerpt=None,
+    )
+    unrelated = record_event(db, instance, "status", status_payload(other, "sent", 1_790_000_000))
+    html = client.get(f"/instances/{owner['id']}/messages/{row['id']}?status=delivered&before=9").get_data(
+        as_text=True
+    )
+    history = re.findall(r'<tr data-status="(\w+)">', html)
+    assert history == ["queued", "sent", "delivered"]
+    assert event_id in html and unrelated not in html
+    assert "HTTP 503" in html and "12 ms" in html and "7 ms" in html
+    assert f'href="/instances/{owner["id"]}/messages?status=delivered&amp;before=9"' in html
+    assert re.search(r"<time datetime=\"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00\" data-relative>", html)
+
+
+def test_incoming_detail_finds_its_message_event(client, db, owner):
+    row = incoming(db, owner, "ping")
+    event_id = record_event(db, owner, "message", {"message": {"id": row["wa_id"], "from": "201000000012"}})
+    html = client.get(f"/instances/{owner['id']}/messages/{row['id']}").get_data(as_text=True)
+    assert event_id in html and "Not sent: No webhook URL is set." in html
+    assert "Amira · +201000000012" in html
+
+
+def test_another_users_instance_messages_and_media_are_not_found(app, client, db, make_instance, owner):
+    theirs, _ = make_instance("Theirs", owner_email="other@example.com")
+    row = incoming(db, theirs, "", type="image", mime_type="image/jpeg")
+    store_media(app, db, row, image_bytes())
+    mine = incoming(db, owner, "mine")
+    base = f"/instances/{theirs['id']}/messages"
+    for path in (
+        base,
+        f"{base}/live?after=0",
+        f"{base}/{row['id']}",
+        f"{base}/{row['id']}/media",
+        f"{base}/{row['id']}/media/view",
+        f"{base}/{row['id']}/thumbnail",
+    ):
+        assert client.get(path).status_code == 404, path
+    # Their message under my instance's address is not found either.
+    for suffix in ("", "/media", "/thumbnail"):
+        assert client.get(f"/instances/{owner['id']}/messages/{row['id']}{suffix}").status_code == 404
+    assert client.get(f"/instances/{owner['id']}/messages/{mine['id']}").status_code == 200
+
+
+def test_logged_out_visitors_go_to_the_login_page(client, owner):
+    page = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    answer = client.get(f"/instances/{owner['id']}/messages")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "mime, data, view_disposition",
+    [
+        ("image/jpeg", image_bytes(), "inline"),
+        ("image/png", image_bytes(fmt="PNG"), "inline"),
+        (
+            "image/svg+xml",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "attachment",
+        ),
+        ("text/html", b"<script>alert(1)</script>", "attachment"),
+        ("application/pdf", b"%PDF-1.4 tiny", "attachment"),
+    ],
+)
+def test_media_headers(app, client, db, owner, mime, data, view_disposition):
+    row = incoming(db, owner, "", type="document", mime_type=mime, file_name="file.bin")
+    store_media(app, db, row, data)
+    base = f"/instances/{owner['id']}/messages/{row['id']}"
+    download = client.get(f"{base}/media")
+    assert download.status_code == 200 and download.data == data
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert download.mimetype == mime
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    view = client.get(f"{base}/media/view")
+    assert view.headers["Content-Disposition"].split(";")[0] == view_disposition
+    assert view.headers["X-Content-Type-Options"] == "nosniff"
+    thumb = client.get(f"{base}/thumbnail")
+    assert thumb.status_code == (200 if view_disposition == "inline" else 404)
+
+
+def test_thumbnail_is_a_smaller_real_image_cached_beside_the_media(app, client, db, owner):
+    row = incoming(db, owner, "", type="image", mime_type="image/jpeg")
+    path = store_media(app, db, row, image_bytes((1200, 800)))
+    answer = client.get(f"/instances/{owner['id']}/messages/{row['id']}/thumbnail")
+    assert answer.status_code == 200 and answer.mimetype == "image/webp"
+    assert answer.headers["Content-Disposition"] == "inline"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    with Image.open(io.BytesIO(answer.data)) as thumb:
+        assert thumb.format == "WEBP"
+        assert max(thumb.size) <= 160 and thumb.size == (160, 107)
+    cached = path + ".thumb.webp"
+    with open(cached, "rb") as file:
+        assert file.read() == answer.data
+    page = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    assert f"/messages/{row['id']}/thumbnail" in page and f"/messages/{row['id']}/media" in page
+
+
+def test_a_file_that_is_not_an_image_gets_no_thumbnail(app, client, db, owner):
+    row = incoming(db, owner, "", type="image", mime_type="image/png")
+    store_media(app, db, row, b"not an image at all")
+    assert client.get(f"/instances/{owner['id']}/messages/{row['id']}/thumbnail").status_code == 404
+
+
+def test_media_outside_its_place_is_never_served(app, client, db, owner):
+    row = incoming(db, owner, "", type="document", mime_type="application/octet-stream")
+    message_log.set_media_path(db, row["id"], app.config["DATABASE"])  # a path that is not this message's
+    assert client.get(f"/instances/{owner['id']}/messages/{row['id']}/media").status_code == 404
+
+
+def test_media_past_retention_is_explained(app, client, db, owner):
+    row = incoming(db, owner, "", type="image", mime_type="image/jpeg")
+    os.unlink(store_media(app, db, row, image_bytes()))
+    assert client.get(f"/instances/{owner['id']}/messages/{row['id']}/media").status_code == 404
+    page = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    assert "Media no longer kept" in page and "/thumbnail" not in page
