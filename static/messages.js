@@ -43,22 +43,30 @@
     var rows = body.querySelectorAll('tr[data-message]');
     var parts = ['after=' + latest];
     for (var i = 0; i < rows.length && i < MAX_WATCHED; i++) {
-      parts.push('id=' + encodeURIComponent(rows[i].dataset.message));
+      parts.push('id=' + encodeURIComponent(rows[i].dataset.message) + '&v=' + encodeURIComponent(rows[i].dataset.version));
     }
     var url = table.dataset.liveUrl;
     return url + (url.indexOf('?') === -1 ? '?' : '&') + parts.join('&');
+  }
+
+  function findRow(id) {
+    return body.querySelector('tr[data-message="' + CSS.escape(id) + '"]');
+  }
+
+  function show(row) {
+    relativeTimes(row);
+    watchThumbnails(row);
   }
 
   function addRows(rows) {
     // Oldest first from the server: each goes on top, so the newest ends up first.
     rows.forEach(function (item) {
       latest = Math.max(latest, item.seq);
-      if (body.querySelector('tr[data-message="' + CSS.escape(item.id) + '"]')) { return; }
+      if (findRow(item.id)) { return; }
       var row = fromHtml(item.html);
       row.classList.add('fresh');
       body.insertBefore(row, body.firstElementChild);
-      relativeTimes(row);
-      watchThumbnails(row);
+      show(row);
     });
     if (rows.length) {
       document.getElementById('messages-box').hidden = false;
@@ -67,14 +75,14 @@
     }
   }
 
-  function updateStatuses(statuses) {
-    statuses.forEach(function (item) {
-      var row = body.querySelector('tr[data-message="' + CSS.escape(item.id) + '"]');
-      var cell = row && row.querySelector('[data-status-cell]');
-      if (!cell || cell.dataset.status === item.status) { return; }
-      var chip = fromHtml(item.html);
-      cell.replaceWith(chip);
-      relativeTimes(chip);
+  // A row whose status changed (sent → delivered → read) or whose media arrived, rendered again.
+  function replaceRows(rows) {
+    rows.forEach(function (item) {
+      var old = findRow(item.id);
+      if (!old) { return; }
+      var row = fromHtml(item.html);
+      old.replaceWith(row);
+      show(row);
     });
   }
 
@@ -95,7 +103,7 @@
       .then(function (answer) {
         if (!answer) { return; }
         addRows(answer.rows);
-        updateStatuses(answer.statuses);
+        replaceRows(answer.changed);
         schedule(INTERVAL);
       }, function () { schedule(SLOW); });
   }

@@ -1,6 +1,7 @@
 """The dashboard's message log: filters, cursor pages, live rows, media and thumbnails, the detail view, in
 the Flask client on real SQLite; and in chromium, live updates, a thumbnail and the status history."""
 
+import base64
 import io
 import itertools
 import os
@@ -9,12 +10,15 @@ from html import unescape
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from megamsg.delivery.events import media_path
 from megamsg.delivery.outcomes import status_payload
 from megamsg.delivery.webhooks import record_event
 from megamsg.store import message_log, webhook_events
-from tests.conftest import csrf_from, login
+from tests.browser_pages import check_layout
+from tests.conftest import PASSWORD, csrf_from, login, wait_for
+from tests.webhook_support import WEBHOOK_TEST_CONFIG
 
 WA_IDS = itertools.count(1)
 ROW = re.compile(r'<tr data-message="([^"]+)" data-seq="(\d+)"')
@@ -193,25 +197,54 @@ def test_pages_keep_the_filters(client, db, owner):
     assert link(second, "Older →") is None
 
 
-def test_live_rows_and_statuses(client, db, owner):
+def live(client, instance, query, shown=()):
+    """The live endpoint's answer, for rows shown as (id, version) pairs."""
+    pairs = "".join(f"&id={message_id}&v={version}" for message_id, version in shown)
+    answer = client.get(f"/instances/{instance['id']}/messages/live?{query}{pairs}")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    return answer.get_json()
+
+
+def version(html: str, message_id: str) -> str:
+    return re.search(rf'data-message="{message_id}" data-seq="\d+" data-version="([^"]*)"', html).group(1)
+
+
+def test_live_sends_new_matching_rows_and_changed_rows(app, client, db, owner):
     first = outgoing(db, owner, "before the page")
     page = client.get(f"/instances/{owner['id']}/messages?direction=out").get_data(as_text=True)
     assert f'data-latest="{first["seq"]}"' in page
+    shown = [(first["id"], version(page, first["id"]))]
+    assert live(client, owner, f"direction=out&after={first['seq']}", shown) == {
+        "ok": True,
+        "rows": [],
+        "changed": [],
+    }
     newer = outgoing(db, owner, "after the page")
     incoming(db, owner, "filtered out by direction")
     message_log.set_status(db, first["id"], "sent", wa_id="W1")
-    answer = client.get(
-        f"/instances/{owner['id']}/messages/live?direction=out&after={first['seq']}&id={first['id']}&id=nope"
-    )
-    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
-    body = answer.get_json()
+    body = live(client, owner, f"direction=out&after={first['seq']}", shown)
     assert [row["id"] for row in body["rows"]] == [newer["id"]]
     assert row_ids(body["rows"][0]["html"]) == [newer["id"]]  # the same row template as the table
     assert "after the page" in body["rows"][0]["html"]
-    assert body["statuses"] == [{"id": first["id"], "status": "sent", "html": body["statuses"][0]["html"]}]
-    assert 'class="status chip chip-sent"' in body["statuses"][0]["html"]
-    bad = client.get(f"/instances/{owner['id']}/messages/live?after=x")
-    assert bad.status_code == 400 and "after must be" in bad.get_json()["message"]
+    assert [row["id"] for row in body["changed"]] == [first["id"]]
+    assert 'class="status chip chip-sent"' in body["changed"][0]["html"]
+
+
+def test_live_sends_a_row_again_when_its_media_arrives(app, client, db, owner):
+    row = incoming(db, owner, "", type="image", mime_type="image/jpeg")
+    page = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
+    shown = [(row["id"], version(page, row["id"]))]
+    assert "/thumbnail" not in page
+    store_media(app, db, row, image_bytes())  # the events job stores the file just after the row
+    body = live(client, owner, f"after={row['seq']}", shown)
+    assert [changed["id"] for changed in body["changed"]] == [row["id"]]
+    assert f"/messages/{row['id']}/thumbnail" in body["changed"][0]["html"]
+
+
+def test_live_refuses_a_bad_cursor_or_filter(client, owner):
+    for query, problem in (("after=x", "after must be"), ("after=1&status=lost", "Status must be one of")):
+        answer = client.get(f"/instances/{owner['id']}/messages/live?{query}")
+        assert answer.status_code == 400 and problem in answer.get_json()["message"]
 
 
 def test_detail_shows_history_and_the_messages_webhook_events(app, client, db, owner):
@@ -355,3 +388,167 @@ def test_media_past_retention_is_explained(app, client, db, owner):
     assert client.get(f"/instances/{owner['id']}/messages/{row['id']}/media").status_code == 404
     page = client.get(f"/instances/{owner['id']}/messages").get_data(as_text=True)
     assert "Media no longer kept" in page and "/thumbnail" not in page
+
+
+# --- in chromium, with a live runner (simulator), events and webhook workers --------------------
+
+LIVE_WAIT = 30_000  # ms: the runner, the events worker and a poll on a busy machine
+
+THUMB_DRAWN = """() => { const img = document.querySelector('#messages img.thumb');
+  return img && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null; }"""
+
+
+@pytest.fixture
+def config_overrides(config_overrides):
+    """The webhook receiver is on loopback; short backoff."""
+    return {**config_overrides, **WEBHOOK_TEST_CONFIG}
+
+
+def log_in(page, live_server: str, email: str = "owner@example.com") -> None:
+    page.goto(live_server + "/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
+def both_widths(page, name: str) -> None:
+    """Screenshots at 1280 and 390 px, and no sideways scrolling at either."""
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        check_layout(page, f"{name}-{width}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def receipt(client, headers, message_id: str, status: str) -> None:
+    answer = client.post(
+        "/api/simulator/receipt", headers=headers, json={"message_id": message_id, "status": status}
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+def test_a_message_sent_from_the_api_appears_and_updates_live(
+    page, log, live_server, client, connected_instance
+):
+    instance, _, headers = connected_instance
+    log_in(page, live_server)
+    page.goto(f"{live_server}/instances/{instance['id']}/messages")
+    expect(page.locator("#empty")).to_contain_text("No messages yet")
+    both_widths(page, "messages-empty")
+    page.evaluate("window.notReloaded = true")
+
+    sent = client.post(
+        "/api/whatsapp/messages/send",
+        headers=headers,
+        json={"phone_number": "+201000000020", "text": "Live hello"},
+    )
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    message_id = sent.get_json()["id"]
+    row = page.locator(f'#messages tr[data-message="{message_id}"]')
+    expect(row).to_contain_text("Live hello", timeout=LIVE_WAIT)
+    expect(row.locator(".chip")).to_have_text("sent", timeout=LIVE_WAIT)
+    expect(page.locator("#empty")).to_be_hidden()
+    receipt(client, headers, message_id, "delivered")
+    expect(row.locator(".chip")).to_have_text("delivered", timeout=LIVE_WAIT)
+    receipt(client, headers, message_id, "read")
+    expect(row.locator(".chip")).to_have_text("read", timeout=LIVE_WAIT)
+    assert page.locator("#messages tbody tr").count() == 1  # no duplicate rows
+    assert page.evaluate("window.notReloaded") is True
+    both_widths(page, "messages-live")
+    assert log.page_errors == []
+    assert log.off_origin(live_server) == []
+
+
+def test_an_incoming_image_shows_its_thumbnail_on_a_filtered_page(
+    page, log, live_server, client, connected_instance
+):
+    instance, _, headers = connected_instance
+    log_in(page, live_server)
+    page.goto(f"{live_server}/instances/{instance['id']}/messages?direction=in")
+    page.evaluate("window.notReloaded = true")
+    sent = client.post(
+        "/api/whatsapp/messages/send",
+        headers=headers,
+        json={"phone_number": "+201000000020", "text": "Outgoing"},
+    )
+    assert sent.status_code == 200
+    image = image_bytes((800, 600), "PNG")
+    arrived = client.post(
+        "/api/simulator/incoming",
+        headers=headers,
+        json={
+            "from": "+201000000030",
+            "push_name": "Nadia",
+            "type": "image",
+            "caption": "The receipt",
+            "mime_type": "image/png",
+            "file_name": "receipt.png",
+            "media": base64.b64encode(image).decode(),
+        },
+    )
+    assert arrived.status_code == 200, arrived.get_data(as_text=True)
+    rows = page.locator("#messages tbody tr")
+    expect(rows.first).to_contain_text("Nadia", timeout=LIVE_WAIT)
+    width, height = page.wait_for_function(THUMB_DRAWN, timeout=LIVE_WAIT).json_value()
+    assert (width, height) == (160, 120)
+    expect(rows.first).to_contain_text("Download receipt.png")
+    expect(rows).to_have_count(1)  # the outgoing message (sent first) does not match the filter
+    assert page.evaluate("window.notReloaded") is True
+    both_widths(page, "messages-incoming-image")
+
+    with page.expect_download() as download:
+        rows.first.locator("a.download").click()
+    assert download.value.suggested_filename == "receipt.png"
+    assert log.page_errors == []
+
+
+def test_the_detail_view_shows_every_status_and_the_webhook_deliveries(
+    page, log, live_server, app, client, db, connected_instance, scripted_receiver
+):
+    instance, _, headers = connected_instance
+    db["instances"].update(instance["id"], {"webhook_url": scripted_receiver.url})
+    sent = client.post(
+        "/api/whatsapp/messages/send",
+        headers=headers,
+        json={"phone_number": "+201000000020", "text": "Track me"},
+    )
+    assert sent.status_code == 200
+    message_id = sent.get_json()["id"]
+    receipt(client, headers, message_id, "delivered")
+    receipt(client, headers, message_id, "read")
+
+    def delivered_status_events() -> list:
+        rows = db.execute(
+            "SELECT json_extract(payload, '$.status.status') FROM webhook_events WHERE kind = 'status'"
+            " AND json_extract(payload, '$.status.id') = ? AND status = 'delivered'",
+            [message_id],
+        ).fetchall()
+        return sorted(row[0] for row in rows) if len(rows) == 3 else []
+
+    assert wait_for(delivered_status_events, 30, what="three delivered status webhooks") == [
+        "delivered",
+        "read",
+        "sent",
+    ]
+
+    log_in(page, live_server)
+    page.goto(f"{live_server}/instances/{instance['id']}/messages?direction=out&q=track")
+    page.click(f'tr[data-message="{message_id}"] a:text("Details")')
+    history = page.locator("#history tbody tr")
+    expect(history).to_have_count(4)
+    assert [history.nth(n).get_attribute("data-status") for n in range(4)] == [
+        "queued",
+        "sent",
+        "delivered",
+        "read",
+    ]
+    events = page.locator(".event")
+    expect(events).to_have_count(3)
+    for n, status in enumerate(("sent", "delivered", "read")):
+        expect(events.nth(n)).to_contain_text(f"status event “{status}” · webhook delivered")
+        expect(events.nth(n).locator(".attempts tbody tr td").nth(2)).to_have_text("200")
+    both_widths(page, "message-detail")
+    page.click("#back-to-list")
+    assert page.url.endswith(f"/instances/{instance['id']}/messages?direction=out&q=track")
+    expect(page.locator("#messages tbody tr")).to_have_count(1)
+    assert log.page_errors == []

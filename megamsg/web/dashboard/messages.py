@@ -34,6 +34,7 @@ def _decorate(rows: list[dict]) -> list[dict]:
     for row in rows:
         row["media_kept"] = bool(row["media_path"]) and Path(row["media_path"]).is_file()
         row["preview"] = row["media_kept"] and has_preview(row)
+        row["version"] = row_version(row)
     return rows
 
 
@@ -94,21 +95,26 @@ def live(instance_id: str) -> ResponseReturnValue:
         return jsonify({"ok": False, "message": " ".join(query.errors)}), 400
     db = get_db()
     rows = _decorate(message_search.newer_than(db, instance_id, query.filters, int(after), LIVE_BATCH))
-    watched = message_search.by_ids(db, instance_id, request.args.getlist("id")[:MAX_WATCHED])
+    # What the page shows of each visible row (status, media kept): only rows that changed come back.
+    shown = dict(zip(request.args.getlist("id"), request.args.getlist("v"), strict=False))
+    watched = _decorate(message_search.by_ids(db, instance_id, list(shown)[:MAX_WATCHED]))
     message_row = get_template_attribute("messages_macros.html", "message_row")
-    status_chip = get_template_attribute("messages_macros.html", "status_chip")
     list_args = query.filter_args()
+
+    def rendered(row: dict) -> dict:
+        return {"id": row["id"], "seq": row["seq"], "html": str(message_row(instance, row, list_args))}
+
     answer = {
         "ok": True,
-        "rows": [
-            {"id": row["id"], "seq": row["seq"], "html": str(message_row(instance, row, list_args))}
-            for row in rows
-        ],
-        "statuses": [
-            {"id": row["id"], "status": row["status"], "html": str(status_chip(row))} for row in watched
-        ],
+        "rows": [rendered(row) for row in rows],
+        "changed": [rendered(row) for row in watched if shown[row["id"]] != row_version(row)],
     }
     return jsonify(answer), 200, {"Cache-Control": "no-store"}
+
+
+def row_version(row: dict) -> str:
+    """What a live page compares to know a row changed: its status, and whether its media has arrived."""
+    return f"{row['status']}/{'media' if row['media_kept'] else ''}"
 
 
 @bp.get("/<message_id>")
