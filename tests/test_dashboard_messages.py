@@ -552,3 +552,33 @@ def test_the_detail_view_shows_every_status_and_the_webhook_deliveries(
     assert page.url.endswith(f"/instances/{instance['id']}/messages?direction=out&q=track")
     expect(page.locator("#messages tbody tr")).to_have_count(1)
     assert log.page_errors == []
+
+
+def test_a_full_page_and_a_refused_filter_fit_the_screen(app, page, log, live_server, db, make_instance):
+    instance, _ = make_instance(owner_email="owner@example.com")
+    for n in range(55):
+        outgoing(
+            db,
+            instance,
+            f"Order {n} confirmed: " + "a-rather-long-unbroken-word" * 3,
+            statuses=("sent",) * (n % 2),
+        )
+    photo = incoming(
+        db, instance, "", type="image", caption="Shelf photo", mime_type="image/jpeg", file_name="shelf.jpg"
+    )
+    store_media(app, db, photo, image_bytes())
+    failed = outgoing(db, instance, "Never arrived")
+    message_log.set_status(
+        db, failed["id"], "failed", error="WhatsApp session did not pick the message up in time."
+    )
+    log_in(page, live_server)
+    page.goto(f"{live_server}/instances/{instance['id']}/messages")
+    expect(page.locator("#messages tbody tr")).to_have_count(50)
+    page.wait_for_function(THUMB_DRAWN)
+    both_widths(page, "messages-page")
+    refused = page.goto(f"{live_server}/instances/{instance['id']}/messages?status=lost&number=abc")
+    assert refused.status == 400
+    expect(page.locator("#filter-errors li")).to_have_count(2)
+    assert page.locator("#messages").count() == 0
+    both_widths(page, "messages-refused-filter")
+    assert log.page_errors == []
