@@ -1,6 +1,7 @@
 """The dashboard's view of the message log: filtered, cursor-paginated pages and a message's webhook events."""
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -8,6 +9,7 @@ import sqlite_utils
 from megamsg.store import webhook_events
 
 LIKE_ESCAPE = "\\"
+CLOCK_MARGIN = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ def message_events(db: sqlite_utils.Database, message: dict) -> list[dict]:
         kind, path, value = "message", "$.message.id", message["wa_id"]
     else:
         kind, path, value = "status", "$.status.id", message["id"]
-    # Events are recorded after their message: created_at narrows the scan to the (instance_id, created_at) index.
+    # Events are recorded after their message: created_at narrows the scan to the (instance_id, created_at)
+    # index, with an hour's margin for the clocks of web and workers on different machines.
+    since = (datetime.fromisoformat(message["created_at"]) - CLOCK_MARGIN).isoformat(timespec="seconds")
     events = [
         dict(row)
         for row in db.query(
@@ -134,7 +138,7 @@ def message_events(db: sqlite_utils.Database, message: dict) -> list[dict]:
             " json_extract(payload, '$.status.status') AS message_status"
             " FROM webhook_events WHERE instance_id = ? AND created_at >= ? AND kind = ?"
             " AND json_extract(payload, ?) = ? ORDER BY created_at, rowid",
-            [message["instance_id"], message["created_at"], kind, path, value],
+            [message["instance_id"], since, kind, path, value],
         )
     ]
     for event in events:
