@@ -42,7 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from megamsg.web import api, cli, db, errors, health
     from megamsg.web.csrf import csrf
-    from megamsg.web.dashboard import account, instance_actions, pages, session, webhooks
+    from megamsg.web.dashboard import account, instance_actions, live, pages, session, webhooks
     from megamsg.web.docs import guide, reference, sandbox
 
     db.init_app(app)
@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
-    for page in (pages, account, instance_actions, session, webhooks, guide, sandbox, reference):
+    for page in (pages, account, instance_actions, live, session, webhooks, guide, sandbox, reference):
         app.register_blueprint(page.bp)
     cli.init_app(app)
     _announce_setup_code(app)
