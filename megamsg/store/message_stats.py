@@ -15,9 +15,7 @@ def midnight_utc(now: datetime | None = None) -> str:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(timespec="seconds")
 
 
-def counts_since(
-    db: sqlite_utils.Database, instance_ids: list[str], since: str
-) -> dict[str, dict[str, int]]:
+def counts_since(db: sqlite_utils.Database, instance_ids: list[str], since: str) -> dict[str, dict[str, int]]:
     """{instance_id: {"sent": n, "received": n}} for messages created at or after since."""
     counts = {instance_id: {"sent": 0, "received": 0} for instance_id in instance_ids}
     if not instance_ids:

@@ -257,7 +257,6 @@ class SimulatorDriver(Driver):
         )
         return {"status": "disconnected"}
 
-
     def _control_delay_next(self, params: dict[str, Any]) -> dict[str, Any]:
         """The next send takes params["seconds"] (a slow network)."""
         self.redis.set(keys.simulator(self.instance_id, "delay_next"), str(params["seconds"]), ex=600)

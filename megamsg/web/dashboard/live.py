@@ -53,7 +53,7 @@ def _reconnect(instance: dict) -> tuple[str, str]:
 @bp.post("/instances/<instance_id>/reconnect")
 @login_required
 def reconnect(instance_id: str) -> ResponseReturnValue:
-    """"Reconnect now": skip the session's retry wait, then say what happened (post/redirect/get)."""
+    """ "Reconnect now": skip the session's retry wait, then say what happened (post/redirect/get)."""
     instance = own_instance_or_404(instance_id)
     message, category = _reconnect(instance)
     flash(message, category)

@@ -9,9 +9,7 @@ from megamsg.session_state import read_state
 from megamsg.store import message_stats
 from megamsg.web.dashboard.status_words import describe
 
-COUNTS_TITLE = (
-    f"Messages {message_stats.DAY_BOUNDARY}: sent counts those WhatsApp accepted, received those that arrived."
-)
+COUNTS_TITLE = f"Messages {message_stats.DAY_BOUNDARY}: sent counts those WhatsApp accepted, received those that arrived."
 
 
 def overview_rows(config: dict[str, Any], db: sqlite_utils.Database, rows: list[dict]) -> list[dict]:
