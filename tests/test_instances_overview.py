@@ -350,3 +350,76 @@ def test_overview_updates_in_place_and_reconnects(page, live_server, connected_i
     assert page.url.endswith(f"/instances/{instance['id']}")
     assert page.inner_text("#status") == "Connected"
     assert page.is_hidden("#reconnect-form")
+
+
+HIDE = """(hidden) => {
+  Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+# Counts the page's fetch calls as they start and settle (the wrapper's handler runs before the page's own).
+COUNT_FETCHES = """(() => {
+  const real = window.fetch;
+  window.fetches = {started: 0, settled: 0};
+  window.fetch = function (...args) {
+    window.fetches.started += 1;
+    const answer = real.apply(this, args);
+    answer.then(() => { window.fetches.settled += 1; }, () => { window.fetches.settled += 1; });
+    return answer;
+  };
+})();"""
+
+
+def test_live_refresh_pauses_in_a_hidden_tab_and_stays_quiet_while_the_server_is_down(
+    page, log, live_server, make_instance
+):
+    instance, _ = make_instance()
+    page.add_init_script(COUNT_FETCHES)
+    start = datetime(2026, 5, 2, 12, 0, tzinfo=UTC)
+    page.clock.install(time=start)
+    page.goto(live_server + "/login")
+    page.clock.pause_at(start + timedelta(minutes=1))  # from here the page's timers move only when told
+    page.fill("input[name=email]", "owner@example.com")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    note = page.locator("#live-note")
+
+    def fetches() -> dict:
+        return page.evaluate("window.fetches")
+
+    def settled(count: int) -> None:
+        """Wait until count polls have ended (and the page's handlers of them have run)."""
+        wait_for(lambda: fetches()["settled"] == count, 10, what=f"{count} polls settled")
+
+    assert fetches() == {"started": 0, "settled": 0}
+    page.clock.run_for(2_900)
+    assert fetches()["started"] == 0  # every 3 s
+    page.clock.run_for(200)
+    settled(1)
+    assert page.inner_text(f'tr[data-instance="{instance["id"]}"] [data-field=status]').startswith(
+        "Not running"
+    )
+
+    page.evaluate(HIDE, True)
+    page.clock.run_for(60_000)  # a minute in a background tab: no polling at all
+    assert fetches() == {"started": 1, "settled": 1}
+    page.evaluate(HIDE, False)  # back on the tab: fresh at once, without waiting
+    assert fetches()["started"] == 2
+    settled(2)
+
+    page.route("**/instances/live*", lambda route: route.abort())  # the server is down
+    page.clock.run_for(3_000)
+    settled(3)
+    assert note.is_hidden()  # one miss is a blip: nothing said
+    page.clock.run_for(14_000)  # the next try waits 15 s, not 3 s: no hammering a restarting server
+    assert fetches()["started"] == 3
+    page.clock.run_for(1_000)
+    settled(4)
+    assert note.inner_text() == "Live updates paused: MegaMsg is not answering. Retrying…"
+    assert note.is_visible()
+
+    page.unroute("**/instances/live*")
+    page.clock.run_for(15_000)
+    settled(5)
+    assert note.is_hidden()
+    assert log.page_errors == []
