@@ -52,7 +52,7 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
     assert "(400). Reload the page and try again." in page.inner_text("#action-error")
 
     page.click("text=Simulate scan")
-    page.wait_for_function("document.querySelector('#status').textContent === 'connected'")
+    page.wait_for_function("document.querySelector('#status').dataset.status === 'connected'")
     assert "+201000000000" in page.inner_text("#linked")
     assert page.is_hidden("#qr-block")
 
@@ -60,7 +60,7 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
         page.click("text=Log out of WhatsApp")
     with page.expect_navigation():
         page.click("main form button.danger")  # the confirmation page
-    page.wait_for_function("document.querySelector('#status').textContent === 'qr'")
+    page.wait_for_function("document.querySelector('#status').dataset.status === 'qr'")
     assert instance_id in page.content()
 
 

@@ -31,7 +31,7 @@ def test_dashboard_create_shows_token_once_and_stores_only_hash(client, make_use
     dump = "\n".join(db.iterdump())
     assert token not in dump
     listing = client.get("/instances").get_data(as_text=True)
-    assert instance_id in listing and "not started" in listing
+    assert instance_id in listing and "Not running — the worker is not serving it" in listing
     assert token not in client.get(f"/instances/{instance_id}").get_data(as_text=True)
     assert client.get("/api/whatsapp/instance", headers=auth_headers(instance_id, token)).status_code == 200
 

@@ -627,3 +627,73 @@ def test_messages_refused_before_they_reach_neonize(message, error):
 def test_the_recipient_is_its_digits():
     message = OutgoingMessage(id="m1", to="+20 123-456-7890", type="text", text="Hi")
     assert checked_recipient(message) == "201234567890"
+
+
+RETRY_RUNNER = r"""
+import json, sys, threading, time
+from megamsg.runtime.drivers.neonize.driver import NeonizeDriver
+
+lock = threading.Lock()
+states = []
+
+class Sink:
+    def state(self, **fields):
+        with lock:  # called from the driver's threads
+            states.append({**fields, "at": time.time()})
+    def emit(self, event, media=None):
+        pass
+
+def wait_for(predicate, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with lock:
+            found = [s for s in states if predicate(s)]
+        if found:
+            return found[0]
+        time.sleep(0.01)
+    raise SystemExit("timed out; states: " + json.dumps(states))
+
+def waiting(s):
+    return s.get("retry_at") not in (None, "")
+
+driver = NeonizeDriver("inst-retry", {"DATA_DIR": sys.argv[1], "PAIRING_TIMEOUT": 180.0}, Sink())
+driver.start()
+first = wait_for(waiting)
+asked = time.time()
+driver.reconnect()  # "Reconnect now": the wait ends at once, well before its 2 s
+cleared = wait_for(lambda s: s["at"] > first["at"] and s.get("retry_at") == "")
+second = wait_for(lambda s: waiting(s) and s["at"] > cleared["at"])
+driver.stop()
+with lock:
+    print("@@" + json.dumps({"states": states, "first": first, "asked": asked, "cleared": cleared, "second": second}))
+"""
+
+
+def test_offline_driver_publishes_when_it_retries_and_reconnect_skips_the_wait(tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.lower() not in ("https_proxy", "http_proxy", "all_proxy", "no_proxy")
+    }
+    env.update(HTTPS_PROXY="http://127.0.0.1:1", PYTHONPATH=str(REPO))  # the real dial fails at once
+    result = subprocess.run(
+        [sys.executable, "-c", RETRY_RUNNER, str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=40,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("@@"))
+    seen = json.loads(line[2:])
+    states, first, second = seen["states"], seen["first"], seen["second"]
+    assert states[0]["status"] == "starting" and states[0]["retry_at"] == ""
+    failed = [s for s in states if s.get("status") == "disconnected" and s["at"] <= first["at"]]
+    assert failed and failed[-1]["last_error"].startswith("cannot reach WhatsApp: "), states
+    # The first failure waits 2 s, the second 4 s (capped exponential backoff): retry_at says when.
+    assert 1.5 <= first["retry_at"] - first["at"] <= 2.5, first
+    assert 3.5 <= second["retry_at"] - second["at"] <= 4.5, second
+    # reconnect() ended the first wait long before it was due.
+    assert seen["cleared"]["at"] - seen["asked"] < 1.0, seen["cleared"]
+    assert seen["cleared"]["at"] < first["retry_at"] - 0.5

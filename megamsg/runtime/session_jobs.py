@@ -61,7 +61,7 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
 
 
 def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-    """pair-code, logout, or a simulator action; errors come back as {"ok": False, "error"}."""
+    """pair-code, logout, reconnect, or a simulator action; errors come back as {"ok": False, "error"}."""
     driver = _driver(instance_id)
     try:
         if action == "pair_code":
@@ -69,6 +69,9 @@ def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, 
         if action == "logout":
             driver.logout()
             return {"ok": True}
+        if action == "reconnect":
+            driver.reconnect()
+            return {"ok": True, "status": driver.status()}
         return {"ok": True, **driver.control(action, params)}
     except DriverError as exc:
         return {"ok": False, "error": str(exc), "status": driver.status()}

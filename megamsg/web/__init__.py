@@ -42,7 +42,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from megamsg.web import api, cli, db, errors, health
     from megamsg.web.csrf import csrf
-    from megamsg.web.dashboard import account, instance_actions, messages, pages, session, users, webhooks
+    from megamsg.web.dashboard import (
+        account,
+        instance_actions,
+        live,
+        messages,
+        pages,
+        session,
+        users,
+        webhooks,
+    )
     from megamsg.web.docs import guide, reference, sandbox
 
     db.init_app(app)
@@ -52,7 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
-    for page in (pages, account, instance_actions, session, users, webhooks, messages, guide, sandbox, reference):
+    dashboard_pages = (pages, account, instance_actions, live, session, users, webhooks, messages)
+    for page in (*dashboard_pages, guide, sandbox, reference):
         app.register_blueprint(page.bp)
     cli.init_app(app)
     _announce_setup_code(app)

@@ -15,7 +15,9 @@ Events a driver emits through EventSink.emit are plain JSON-able dicts:
 State a driver publishes through EventSink.state (any subset of the keys):
   status ("starting|qr|connected|disconnected|logged_out"), qr (payload or ""),
   qr_expires_at (Unix seconds, float), phone_number ("+2012…" or ""), push_name,
-  last_error ("" clears it).
+  last_error ("" clears it), retry_at (Unix seconds, float, of the next connection attempt while
+  the driver waits before retrying; "" when it is not waiting — the dashboard shows
+  "retrying in 20 s" from it).
 """
 
 from abc import ABC, abstractmethod
@@ -94,9 +96,14 @@ class Driver(ABC):
     def logout(self) -> None:
         """Unlink the session; the driver then offers a new QR."""
 
+    def reconnect(self) -> None:
+        """Try to connect again now instead of waiting for the next retry; DriverError if it cannot."""
+        # Not a silent no-op: the dashboard would say "Reconnecting…" while nothing happens.
+        raise DriverError("This WhatsApp driver cannot reconnect on request; it retries by itself.")
+
     def forget(self) -> None:  # noqa: B027 - optional hook: most drivers keep nothing else
         """After stop(), for a deleted instance: remove whatever the driver keeps outside the session store."""
 
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Simulator-only actions (scan, incoming, receipt, disconnect, reconnect)."""
+        """Simulator-only actions (scan, incoming, receipt, disconnect, …)."""
         raise DriverError("This action is only available with the simulator driver.")

@@ -157,6 +157,20 @@ class SimulatorDriver(Driver):
             )
         self._wake.set()
 
+    def reconnect(self) -> None:
+        """Reconnect a linked phone now: ends the simulated outage (POST /api/simulator/reconnect, "Reconnect now")."""
+        # The simulated network always answers a reconnect, so a dropped session can be brought back
+        # from the dashboard as well as from the API; only an unlinked phone has nothing to reconnect.
+        with self._lock:
+            linked = self._linked()
+            if not linked:
+                raise DriverError(
+                    f"The simulated phone is not linked (status: {self._status}): scan the QR code first."
+                )
+            self.redis.delete(keys.simulator(self.instance_id, "offline"))
+            if self._status != "connected":
+                self._connect(linked)
+
     def forget(self) -> None:
         """Remove the simulated phone, network and outbox of a deleted instance."""
         names = list(self.redis.scan_iter(match=keys.simulator(self.instance_id, "*"), count=100))
@@ -242,17 +256,6 @@ class SimulatorDriver(Driver):
             {"kind": "session", "status": "disconnected", "phone_number": linked.get("phone_number")}
         )
         return {"status": "disconnected"}
-
-    def _control_reconnect(self, _params: dict[str, Any]) -> dict[str, Any]:
-        """The simulated network comes back; a linked phone reconnects."""
-        self.redis.delete(keys.simulator(self.instance_id, "offline"))
-        linked = self._linked()
-        if self._status == "connected":
-            return {"status": "connected"}
-        if not linked:
-            raise DriverError("The simulated phone is not linked: scan the QR code first.")
-        self._connect(linked)
-        return {"status": "connected"}
 
     def _control_delay_next(self, params: dict[str, Any]) -> dict[str, Any]:
         """The next send takes params["seconds"] (a slow network)."""

@@ -1,5 +1,6 @@
 """Dashboard: first-admin setup, login/logout, instances."""
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlsplit
@@ -20,7 +21,8 @@ from flask.typing import ResponseReturnValue
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
 from megamsg.store.setup_code import check_and_consume, code_matches
-from megamsg.web.dashboard import one_time, signin, throttle
+from megamsg.web.dashboard import one_time, overview, signin, throttle
+from megamsg.web.dashboard.status_words import describe
 from megamsg.web.db import get_db
 
 bp = Blueprint("dashboard", __name__)
@@ -161,11 +163,9 @@ def logout() -> ResponseReturnValue:
 @login_required
 def instance_list() -> ResponseReturnValue:
     """The user's instances (all, for admins)."""
-    rows = instances.list_instances(get_db(), g.user)
-    config = current_app.config
-    for row in rows:
-        row["state"] = read_state(config, row["id"])
-    return render_template("instances.html", instances=rows)
+    db = get_db()
+    rows = overview.overview_rows(current_app.config, db, instances.list_instances(db, g.user))
+    return render_template("instances.html", instances=rows, counts_title=overview.COUNTS_TITLE)
 
 
 @bp.post("/instances")
@@ -199,6 +199,7 @@ def instance_detail(instance_id: str) -> ResponseReturnValue:
         "instance.html",
         instance=instance,
         state=state,
+        view=describe(state, time.time()),
         messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
     )

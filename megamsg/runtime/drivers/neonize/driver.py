@@ -32,7 +32,8 @@ class NeonizeDriver(SessionLoop, EventDispatch):
             if self._started:
                 return
             self._started = True
-        self._publish(status="starting", qr="", qr_expires_at=0.0, last_error="")
+        # retry_at too: a runner stopped while waiting to retry leaves its own in the state hash.
+        self._publish(status="starting", qr="", qr_expires_at=0.0, last_error="", retry_at="")
         for name, target, args in (
             ("events", self._work, (self._events, self._handle_event)),
             ("messages", self._work, (self._messages, self._on_message)),

@@ -292,8 +292,15 @@ class SessionLoop(NeonizeCore):
         return None
 
     def _wait_retry(self, delay: float) -> None:
-        """Sleep delay seconds unless stop() or reconnect() comes first."""
-        deadline = time.monotonic() + delay
+        """Sleep delay seconds unless stop() or reconnect() comes first, publishing when the retry is due."""
+        self._publish(retry_at=round(time.time() + delay, 3))
+        try:
+            self._sleep_until_retry(time.monotonic() + delay)
+        finally:
+            self._publish(retry_at="")
+
+    def _sleep_until_retry(self, deadline: float) -> None:
+        """Wait until the monotonic deadline, stop() or reconnect()."""
         while not self._stopping.is_set():
             with self._state_lock:
                 if self._retry_now or self._pending is not None:
