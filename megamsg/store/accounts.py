@@ -46,7 +46,6 @@ def create_user(db: sqlite_utils.Database, email: str, password: str, is_admin: 
         table.insert(row)
     except sqlite3.IntegrityError as exc:  # created meanwhile by another request
         raise AccountError("A user with that email already exists.") from exc
-    db.conn.commit()
     return {"id": table.last_pk, **row}
 
 
