@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint format run-deps system-deps bench clean
+.PHONY: run test test-slow lint format run-deps system-deps bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ run: run-deps $(VENV)/.run-deps
 	$(BIN)/python -m megamsg.runtime.launch
 
 test: system-deps $(VENV)/.dev-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not slow"
+
+# The long crash drills and walks (marked slow); CI runs them after `make test`.
+test-slow: system-deps $(VENV)/.dev-deps
+	$(BIN)/python -m pytest -m slow
 
 # ruff (style), mypy (types) and import-linter (the layers in pyproject.toml).
 lint: $(VENV)/.dev-deps

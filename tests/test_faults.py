@@ -297,6 +297,7 @@ def healthy(port: int, process: subprocess.Popen, log_path: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_make_run_comes_back_after_kill_9_of_every_process(holders, tmp_path):
     data_dir = str(tmp_path / "data")
     port = free_port()

@@ -4,6 +4,7 @@ import os
 import signal
 import time
 
+import pytest
 import redis
 from rq import Queue, Retry
 
@@ -38,6 +39,7 @@ def message_status(client, headers, message_id: str) -> dict:
     return client.get(f"/api/whatsapp/messages/{message_id}", headers=headers).get_json()["message"]
 
 
+@pytest.mark.slow
 def test_a_send_cut_short_by_a_runner_crash_ends_failed_at_once_and_the_queue_behind_it_goes_on(
     app, client, connected_instance
 ):
