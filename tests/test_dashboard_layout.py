@@ -52,7 +52,9 @@ class Site:
 
     def user(self, email: str, is_admin: bool = False) -> dict:
         """A user with the test password."""
-        return self.once(f"user:{email}", lambda db: accounts.create_user(db, email, PASSWORD, is_admin=is_admin))
+        return self.once(
+            f"user:{email}", lambda db: accounts.create_user(db, email, PASSWORD, is_admin=is_admin)
+        )
 
     def instance(self) -> dict:
         """The admin's instance, with two messages and three webhook events (one with two attempts)."""
@@ -71,10 +73,26 @@ class Site:
             events = [record_event(db, hooked, "message", {"message": {"text": str(n)}}) for n in range(3)]
             url = hooked["webhook_url"]
             webhook_events.record_attempt(
-                db, events[0], 1, url, "pending", status_code=503, error="HTTP 503", duration_ms=84, excerpt="busy"
+                db,
+                events[0],
+                1,
+                url,
+                "pending",
+                status_code=503,
+                error="HTTP 503",
+                duration_ms=84,
+                excerpt="busy",
             )
             webhook_events.record_attempt(
-                db, events[0], 2, url, "delivered", status_code=200, error=None, duration_ms=41, excerpt='{"ok":true}'
+                db,
+                events[0],
+                2,
+                url,
+                "delivered",
+                status_code=200,
+                error=None,
+                duration_ms=41,
+                excerpt='{"ok":true}',
             )
             webhook_events.finish(db, events[1], "failed", "connection refused")
             return {**row, "events": events}

@@ -11,8 +11,14 @@ log = logging.getLogger(__name__)
 
 # What the error pages say; other statuses show Werkzeug's own description of the error.
 PAGES = {
-    404: ("Page not found", "There is nothing at this address. It may have been deleted, or the link is mistyped."),
-    405: ("Not allowed", "This page does not accept that kind of request. Go back and use its buttons and forms."),
+    404: (
+        "Page not found",
+        "There is nothing at this address. It may have been deleted, or the link is mistyped.",
+    ),
+    405: (
+        "Not allowed",
+        "This page does not accept that kind of request. Go back and use its buttons and forms.",
+    ),
     500: (
         "Something went wrong",
         "MegaMsg could not show this page because of an error on the server. It has been logged; "
@@ -34,7 +40,9 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def error_page(status: int, name: str = "Error", description: str = "", headers: dict[str, str] | None = None) -> Response:
+def error_page(
+    status: int, name: str = "Error", description: str = "", headers: dict[str, str] | None = None
+) -> Response:
     """The styled HTML page of an error status, with a way back (never a traceback)."""
     heading, explanation = PAGES.get(status, (name, description))
     try:

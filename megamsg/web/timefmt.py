@@ -55,5 +55,3 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(isotime, "isotime")
     app.add_template_filter(timetag, "timetag")
     app.add_template_filter(exact_time, "exacttime")
-
-
