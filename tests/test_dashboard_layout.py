@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from megamsg.delivery.webhooks import record_event
 from megamsg.store import accounts, instances, message_log, webhook_events
@@ -327,3 +328,61 @@ def test_error_pages_have_a_way_back_and_no_traceback(sites):
     assert re.search(r'<a class="button" href="/">Go to the dashboard</a>', answer.text)
     missing = requests.get(base + "/no/such/page", timeout=10)
     assert missing.status_code == 404 and "Page not found" in missing.text
+
+
+@pytest.mark.parametrize(
+    "method,path,status,text",
+    [
+        ("get", "/no/such/page", 404, "Page not found"),
+        ("get", "/logout", 405, "Not allowed"),
+    ],
+)
+def test_error_pages_are_html_outside_the_api(client, method, path, status, text):
+    response = getattr(client, method)(path)
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    assert text in response.get_data(as_text=True)
+    if status == 405:
+        assert "POST" in response.headers["Allow"]
+
+
+def test_favicon_is_served_at_the_default_address(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data().startswith(b"<svg")
+
+
+@pytest.mark.parametrize(
+    "stored,iso,exact",
+    [
+        ("2026-12-01T08:40:00+00:00", "2026-12-01T08:40:00+00:00", "2026-12-01 08:40:00 UTC"),
+        ("2026-12-01 08:40:00", "2026-12-01T08:40:00+00:00", "2026-12-01 08:40:00 UTC"),
+        ("2026-12-01T10:40:00+02:00", "2026-12-01T08:40:00+00:00", "2026-12-01 08:40:00 UTC"),
+        (1796114400, "2026-12-01T08:40:00+00:00", "2026-12-01 08:40:00 UTC"),
+        (None, "", ""),
+        ("not a time", "not a time", "not a time"),
+    ],
+)
+def test_time_filters(app, stored, iso, exact):
+    with app.app_context():
+        assert app.jinja_env.from_string("{{ t|isotime }}").render(t=stored) == iso
+        assert app.jinja_env.from_string("{{ t|exacttime }}").render(t=stored) == exact
+        tag = app.jinja_env.from_string("{{ t|timetag }}").render(t=stored)
+    parsed = iso.startswith("2026")
+    assert tag == (f'<time datetime="{iso}" data-relative>{exact}</time>' if parsed else exact)
+
+
+def test_relative_times_read_as_ago_with_the_exact_time_on_hover(sites, contexts):
+    site = sites["main"]
+    instance = site.instance()
+    context, log = contexts(ADMIN, 1280, "light")
+    page = context.new_page()
+    try:
+        page.goto(f"{site.base}/instances/{instance['id']}/webhooks")
+        first = page.locator("#deliveries time[data-relative]").first
+        expect(first).to_have_text(re.compile(r"^(just now|\d+ (sec|min)\.? ago)$"))
+        assert re.search(r"\d{4}", first.get_attribute("title") or "")
+        assert log.page_errors == []
+    finally:
+        page.close()
