@@ -28,7 +28,10 @@
   function start() {
     check();
     window.addEventListener('resize', later);
-    new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+    // Tabs and <details> show hidden boxes by flipping attributes, rows arrive as new nodes.
+    new MutationObserver(later).observe(document.body, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ['hidden', 'open', 'class']
+    });
   }
 
   if (document.readyState === 'loading') {
