@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# axe-core from npm for the accessibility checks (tests/a11y.py), at the exact version that
+# tests/axe/package-lock.json pins; `npm ci` again whenever the lock file changes.
+AXE = tests/axe/node_modules/.installed
 
 .PHONY: run test test-slow lint format run-deps system-deps bench clean
 
@@ -20,12 +23,16 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 run: run-deps $(VENV)/.run-deps
 	$(BIN)/python -m megamsg.runtime.launch
 
-test: system-deps $(VENV)/.dev-deps
+test: system-deps $(VENV)/.dev-deps $(AXE)
 	$(BIN)/python -m pytest -m "not slow"
 
 # The long crash drills and walks (marked slow); CI runs them after `make test`.
-test-slow: system-deps $(VENV)/.dev-deps
+test-slow: system-deps $(VENV)/.dev-deps $(AXE)
 	$(BIN)/python -m pytest -m slow
+
+$(AXE): tests/axe/package-lock.json | system-deps
+	npm ci --prefix tests/axe --no-audit --no-fund
+	touch $@
 
 # ruff (style), mypy (types) and import-linter (the layers in pyproject.toml).
 lint: $(VENV)/.dev-deps
@@ -40,8 +47,9 @@ format: $(VENV)/.dev-deps
 
 # System packages, installed with apt (sudo unless root) only when missing: python3-venv (the
 # virtualenv), libmagic1 (neonize's python-magic) and ffmpeg (audio/video through neonize) for
-# `make run`; chromium too for the browser tests, and for running /docs' code examples curl, nodejs,
-# php-cli with Laravel's HTTP client (php-illuminate-http, php-guzzlehttp-guzzle, php-curl).
+# `make run`; chromium too for the browser tests, npm (Debian's nodejs comes without it) for their
+# accessibility check's axe-core, and for running /docs' code examples curl, nodejs, php-cli with
+# Laravel's HTTP client (php-illuminate-http, php-guzzlehttp-guzzle, php-curl).
 define install-missing
 	@missing=""; \
 	for pkg in $(1); do case $$pkg in \
@@ -68,7 +76,7 @@ run-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg)
 
 system-deps:
-	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl)
+	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs npm php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl)
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py

@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from megamsg.web import api, cli, db, errors, health
+    from megamsg.web import api, cli, db, errors, favicon, health, timefmt
     from megamsg.web.csrf import csrf
     from megamsg.web.dashboard import (
         account,
@@ -56,8 +56,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     errors.init_app(app)
+    timefmt.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(favicon.bp)
     app.register_blueprint(api.bp)
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie

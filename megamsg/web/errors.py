@@ -1,13 +1,30 @@
-"""Error handlers: JSON errors under /api/ in the contract's shape; HTML elsewhere."""
+"""Error handlers: JSON errors under /api/ in the contract's shape; HTML pages elsewhere."""
 
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from megamsg.errors import MESSAGES, ApiError
 
 log = logging.getLogger(__name__)
+
+# What the error pages say; other statuses show Werkzeug's own description of the error.
+PAGES = {
+    404: (
+        "Page not found",
+        "There is nothing at this address. It may have been deleted, or the link is mistyped.",
+    ),
+    405: (
+        "Not allowed",
+        "This page does not accept that kind of request. Go back and use its buttons and forms.",
+    ),
+    500: (
+        "Something went wrong",
+        "MegaMsg could not show this page because of an error on the server. It has been logged; "
+        "try again, and if it keeps happening, the web process log says more.",
+    ),
+}
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -23,6 +40,21 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def error_page(
+    status: int, name: str = "Error", description: str = "", headers: dict[str, str] | None = None
+) -> Response:
+    """The styled HTML page of an error status, with a way back (never a traceback)."""
+    heading, explanation = PAGES.get(status, (name, description))
+    try:
+        html = render_template("error.html", status=status, heading=heading, explanation=explanation)
+    except Exception:
+        # The page itself failed (e.g. the database is gone): a plain answer still says what happened.
+        log.exception("could not render the %s page", status)
+        html = f"{status} {heading}. {explanation}"
+        return Response(html, status=status, headers=headers, mimetype="text/plain")
+    return Response(html, status=status, headers=headers, mimetype="text/html")
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -32,20 +64,22 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> HTTPException | Response:
-        if not _wants_json():
-            return error
         status = error.code or 500
-        message = MESSAGES.get(status, error.name + ".")
-        if status == 400 and error.description and "JSON" in str(error.description):
-            message = "Malformed JSON body."
         headers = {}
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
+        if not _wants_json():
+            if status < 400 or error.response is not None:  # routing redirects, ready-made answers
+                return error
+            return error_page(status, error.name, error.description or "", headers)
+        message = MESSAGES.get(status, error.name + ".")
+        if status == 400 and error.description and "JSON" in str(error.description):
+            message = "Malformed JSON body."
         return error_response(status, message, headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_json():
-            return Response("Internal server error.", status=500, mimetype="text/plain")
+            return error_page(500)
         return error_response(500, MESSAGES[500])
