@@ -16,3 +16,12 @@ graceful_timeout = 45  # longer than a send may wait (MEGAMSG_SEND_TIMEOUT, 30 s
 accesslog = "-"
 # Never log query strings or headers that could carry credentials.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+
+
+def on_starting(server: object) -> None:
+    """Under `make run`'s launcher: stop gracefully if the launcher dies (kill -9 included)."""
+    from megamsg.config import load_config
+    from megamsg.runtime.parent_watch import stop_when_orphaned
+
+    if load_config()["STOP_WHEN_ORPHANED"]:
+        stop_when_orphaned()

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)
     "PORT": 8000,
+    "STOP_WHEN_ORPHANED": False,  # set by `make run`'s launcher: its web and worker stop if it dies
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

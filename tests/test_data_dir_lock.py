@@ -146,14 +146,14 @@ def test_after_kill_9_of_the_launcher_alone_its_stack_stops_and_a_new_one_starts
     first = launchers.start(port, "first")
     wait_for(lambda: launchers.serving(port, first, "first"), 90, interval=0.25, what="the first stack")
     stack = launchers.note_stack(first)
-    honcho_and_below = [p for p in stack if not p.name().startswith("redis-server")]
-    assert honcho_and_below
+    started_by_it = [p for p in stack if not p.name().startswith("redis-server")]
+    assert started_by_it
 
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=30)
     # Web and worker stop by themselves (gracefully) rather than serving a data dir nobody holds.
     wait_for(
-        lambda: not any(alive(p) for p in honcho_and_below),
+        lambda: not any(alive(p) for p in started_by_it),
         90,
         interval=0.25,
         what="the orphaned stack to stop",

@@ -312,7 +312,7 @@ def test_make_run_comes_back_after_kill_9_of_every_process(holders, tmp_path):
     old_socket = registry(data_dir)["unixsocket"]
     write_durably(old_socket, data_dir, "kept")
     server = psutil.Process(recorded_pid(data_dir))
-    kill_descendants(holder.pid)  # launcher, honcho, gunicorn, supervisor, workers, redis-server
+    kill_descendants(holder.pid)  # launcher, gunicorn, supervisor, workers, redis-server
     assert server.status() == psutil.STATUS_ZOMBIE
 
     second_log = str(tmp_path / "second.log")

@@ -1,7 +1,7 @@
 """One `make run` per data directory: an OS lock on `<data dir>/run.lock`, which names its owner's pid."""
 
-# The lock is flock(2) on a file kept open for the launcher's lifetime (and inherited by honcho, so
-# a stack whose launcher was killed keeps it until it has stopped): the kernel drops it when the
+# The lock is flock(2) on a file kept open for the launcher's lifetime (and inherited by web and
+# worker, so a stack whose launcher was killed keeps it until it has stopped): the kernel drops it when the
 # last holder exits, kill -9 included, so staleness never depends on the pid. The pid written in
 # the file only serves the messages. Gunicorn and `python worker.py` never take it: several of
 # each legitimately share a data directory (Procfile deploys, workers on several machines).
@@ -132,7 +132,7 @@ def _holders(path: Path) -> list[int]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     found = [pid for pid in found if pid != os.getpid()]
-    # Name the top ones only: honcho's own helper processes inherit the lock from honcho.
+    # Name the top ones only: processes a holder started may inherit the lock from it.
     return [pid for pid in found if _parent(pid) not in found]
 
 
@@ -153,7 +153,7 @@ def _in_use_message(data_dir: Path, path: Path, owner: int | None) -> str:
         who = f"another `make run` ({described})"
         stop = f"Stop that one first (Ctrl-C in its terminal, or `kill {owner}`)"
     else:
-        # The launcher died but the processes it started (honcho) hold the lock while they stop.
+        # The launcher died but the processes it started (web, worker) hold the lock while they stop.
         names = ", ".join(_describe(pid) or f"pid {pid}" for pid in holders) or "its processes"
         who = f"a stack whose launcher (pid {owner or 'unknown'}) has exited; {names} still hold it"
         stop = "Wait for it to stop, or stop it" + (

@@ -1,22 +1,22 @@
-"""`make run`: migrate, start embedded Redis if needed, run web + worker with honcho."""
+"""`make run`: migrate, start the embedded Redis if needed, run web + worker and keep them all alive."""
 
 import logging
 import os
 import signal
-import subprocess
 import sys
 from types import FrameType
 from typing import Any
 
 from megamsg.config import load_config
-from megamsg.redis_conn import embedded_url, stop_embedded
+from megamsg.redis_conn import embedded_alive, embedded_url, restart_embedded, stop_embedded
 from megamsg.runtime.data_lock import DataDirInUse, DataDirLock, acquire
+from megamsg.runtime.stack import Service, run, stop_all
 from megamsg.store.db import connect, migrate
 from megamsg.store.setup_code import ensure_setup_code
 
 
 def main() -> int:
-    """Run the stack in the foreground until Ctrl-C; return honcho's exit code."""
+    """Run the stack in the foreground until Ctrl-C, SIGTERM or a closed terminal."""
     # What the embedded Redis start found and did (a stale registry after a crash) is logged.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
@@ -32,10 +32,10 @@ def main() -> int:
 
 
 def _run(config: dict[str, Any], lock: DataDirLock) -> int:
-    """Migrate, start the embedded Redis if needed, run honcho until it exits; return its exit code."""
+    """Migrate, start the embedded Redis if needed, keep web and worker running until asked to stop."""
     migrate(config["DATABASE"])
     env = dict(os.environ)
-    # The Procfile says `gunicorn` and `python`: make them this virtualenv's, activated or not.
+    # gunicorn, python and flask are this virtualenv's, activated or not.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     embedded = not config["REDIS_URL"]
     if embedded:
@@ -53,24 +53,60 @@ def _run(config: dict[str, Any], lock: DataDirLock) -> int:
         print(
             f"First run: create the admin at http://127.0.0.1:{port}/setup with setup code {code}", flush=True
         )
-    honcho = [sys.executable, "-m", "megamsg.runtime.procfile", "start", "-f", "Procfile", "web", "worker"]
-    # honcho keeps the lock too, so a stack whose launcher was killed holds it until it has stopped.
-    child = subprocess.Popen(honcho, env=env, start_new_session=True, pass_fds=(lock.fileno(),))
+    # Both keep the data directory's lock too: a launcher killed with -9 leaves it held until its
+    # stack has stopped by itself (each child stops when it finds itself orphaned).
+    env["MEGAMSG_STOP_WHEN_ORPHANED"] = "1"
+    services = [
+        Service(
+            "web",
+            [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "app:app"],
+            env,
+            (lock.fileno(),),
+        ),
+        Service("worker", [sys.executable, "worker.py"], env, (lock.fileno(),)),
+    ]
+    stopping: list[int] = []
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM)
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGHUP, forward)  # the terminal closed: stop everything, leave nothing behind
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # the terminal closed: stop everything, leave nothing behind
+    redis_watch = RedisWatch(config["DATA_DIR"]) if embedded else None
     try:
-        returncode = child.wait()
+        run(services, lambda: bool(stopping), redis_watch)
     finally:
+        stop_all(services)
         if embedded:
             # Web and worker have exited: this process owns the server, stop it (saving its data).
             stop_embedded(config["DATA_DIR"], force=True)
-    return returncode
+    return 0
+
+
+class RedisWatch:
+    """Start the embedded Redis again, on the same data and socket, when it stops answering."""
+
+    MISSES_BEFORE_RESTART = 3  # ticks of 0.5 s: a busy server gets a second and a half
+
+    def __init__(self, data_dir: str) -> None:
+        self.data_dir = data_dir
+        self.misses = 0
+
+    def __call__(self) -> None:
+        """One check; after enough missed answers, a restart."""
+        if embedded_alive(self.data_dir):
+            self.misses = 0
+            return
+        self.misses += 1
+        if self.misses < self.MISSES_BEFORE_RESTART:
+            return
+        logging.getLogger(__name__).warning("embedded Redis is not answering; starting it again")
+        try:
+            restart_embedded(self.data_dir)
+            self.misses = 0
+        except Exception:  # noqa: BLE001 - try again next tick; the web answers 503 meanwhile
+            logging.getLogger(__name__).exception("could not start the embedded Redis again")
 
 
 if __name__ == "__main__":

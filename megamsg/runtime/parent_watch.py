@@ -1,6 +1,6 @@
 """Children of the supervisor stop by themselves when it dies.
 
-They run in their own sessions (so a terminal's Ctrl-C or honcho's group signal reaches only
+They run in their own sessions (so a terminal's Ctrl-C or a process manager's group signal reaches only
 the supervisor, which then stops them once, gracefully); without this watch a killed
 supervisor would leave them running and renewing their leases.
 """

@@ -22,6 +22,7 @@ from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.sweeper import sweep
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
+from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.store.db import connect, migrate
 
 log = logging.getLogger("megamsg.runtime.supervisor")
@@ -68,7 +69,7 @@ class Supervisor:
 
     # -- process handling ------------------------------------------------------
     def _spawn(self, child: Child) -> None:
-        # Own session: signals to the supervisor's group (Ctrl-C, honcho) reach children only
+        # Own session: signals to the supervisor's group (Ctrl-C, a process manager) reach children only
         # through the supervisor, once; parent_watch stops them if the supervisor dies.
         child.process = subprocess.Popen(child.argv, env=self.env, start_new_session=True)
         child.started_at = time.monotonic()
@@ -208,6 +209,8 @@ def main() -> None:
     """Entry point for `python worker.py`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
+    if config["STOP_WHEN_ORPHANED"]:
+        stop_when_orphaned()
     migrate(config["DATABASE"])
     os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
     sys.exit(Supervisor(config).run())

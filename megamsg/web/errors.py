@@ -2,12 +2,14 @@
 
 import logging
 
+import redis
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from megamsg.errors import MESSAGES, ApiError
 
 log = logging.getLogger(__name__)
+REDIS_RETRY_AFTER_SECONDS = 5
 
 # What the error pages say; other statuses show Werkzeug's own description of the error.
 PAGES = {
@@ -18,6 +20,10 @@ PAGES = {
     405: (
         "Not allowed",
         "This page does not accept that kind of request. Go back and use its buttons and forms.",
+    ),
+    503: (
+        "Back in a moment",
+        "MegaMsg's queue (Redis) is not answering; it is being brought back. Try again in a few seconds.",
     ),
     500: (
         "Something went wrong",
@@ -76,6 +82,16 @@ def init_app(app: Flask) -> None:
         if status == 400 and error.description and "JSON" in str(error.description):
             message = "Malformed JSON body."
         return error_response(status, message, headers)
+
+    @app.errorhandler(redis.ConnectionError)
+    @app.errorhandler(redis.TimeoutError)
+    def handle_redis_away(error: redis.RedisError) -> Response:
+        # Not a bug of ours and nothing was done: say so, and when to come back, instead of a 500.
+        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, error)
+        headers = {"Retry-After": str(REDIS_RETRY_AFTER_SECONDS)}
+        if not _wants_json():
+            return error_page(503, headers=headers)
+        return error_response(503, PAGES[503][1], headers)
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
