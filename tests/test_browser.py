@@ -44,7 +44,7 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
     page.click("summary:has-text('Link with phone number instead')")
     page.fill("#pair-form input[name=phone_number]", "+20 123 456 7890")
     page.click("#pair-form button")
-    page.wait_for_function("document.querySelector('#pair-code').textContent.length === 9")
+    page.wait_for_function("() => document.querySelector('#pair-code').textContent.length === 9")
     # A stale form (its CSRF token no longer valid) gets a visible explanation, not silence.
     page.eval_on_selector("#pair-form input[name=csrf_token]", "input => { input.value = 'stale'; }")
     page.click("#pair-form button")
@@ -52,7 +52,7 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
     assert "(400). Reload the page and try again." in page.inner_text("#action-error")
 
     page.click("text=Simulate scan")
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'connected'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'connected'")
     assert "+201000000000" in page.inner_text("#linked")
     assert page.is_hidden("#qr-block")
 
@@ -60,7 +60,7 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
         page.click("text=Log out of WhatsApp")
     with page.expect_navigation():
         page.click("main form button.danger")  # the confirmation page
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'qr'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'qr'")
     assert instance_id in page.content()
 
 

@@ -89,7 +89,7 @@ def test_whatsapp_logout_asks_first_and_says_what_happened(page, live_server, ma
     page.goto(f"{live_server}/instances/{instance['id']}")
     page.wait_for_selector("#qr svg")
     page.click("text=Simulate scan")
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'connected'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'connected'")
 
     with page.expect_navigation():
         page.click("text=Log out of WhatsApp")
@@ -99,7 +99,7 @@ def test_whatsapp_logout_asks_first_and_says_what_happened(page, live_server, ma
         page.click("main form button.danger")
     assert page.url.endswith(f"/instances/{instance['id']}")
     assert "Logged out of WhatsApp" in page.inner_text(".flash.ok")
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'qr'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'qr'")
 
 
 def test_cancel_on_a_confirmation_changes_nothing(page, live_server, make_instance):

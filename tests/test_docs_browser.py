@@ -97,7 +97,7 @@ def test_instance_page_curl_card_fits_a_phone(context_factory, live_server, make
     assert_fits(page, "instance-390")
     assert instance["id"] in page.inner_text("#curl-example pre")
     page.click("#curl-example [data-copy]")  # the shared script runs on this page too
-    page.wait_for_function("document.querySelector('#curl-example [data-copy]').textContent !== 'Copy'")
+    page.wait_for_function("() => document.querySelector('#curl-example [data-copy]').textContent !== 'Copy'")
     page.goto(live_server + "/docs")  # signed in, the header holds more links
     assert_fits(page, "docs-390-signed-in")
 
@@ -123,7 +123,7 @@ def test_copy_button_copies_the_visible_example(context_factory, live_server):
     page.goto(live_server + "/docs")
     page.click("#send-example [role=tab][data-lang=php]")
     page.click("#send-example [data-copy]")
-    page.wait_for_function("document.querySelector('#send-example [data-copy]').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('#send-example [data-copy]').textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.inner_text("#send-example-php code")
     assert copied.startswith("use Illuminate\\Support\\Facades\\Http;") and "Http::withToken(" in copied

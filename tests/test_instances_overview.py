@@ -319,14 +319,14 @@ def test_overview_updates_in_place_and_reconnects(page, live_server, connected_i
     page.set_viewport_size({"width": width, "height": 900})
     log_in(page, live_server)
     chip = f'tr[data-instance="{instance["id"]}"] [data-field=status]'
-    page.wait_for_function(f"document.querySelector('{chip}').textContent === 'Connected'")
+    page.wait_for_function(f"() => document.querySelector('{chip}').textContent === 'Connected'")
     assert page.is_hidden(f'tr[data-instance="{instance["id"]}"] [data-field=reconnect]')
     check_layout(page, f"overview-connected-{width}")
     page.evaluate("window.notReloaded = true")
 
     down = requests.post(live_server + "/api/simulator/disconnect", headers=headers, timeout=10)
     assert down.status_code == 200
-    page.wait_for_function(f"document.querySelector('{chip}').textContent.startsWith('Disconnected')")
+    page.wait_for_function(f"() => document.querySelector('{chip}').textContent.startsWith('Disconnected')")
     assert page.evaluate("window.notReloaded") is True  # updated in place, not by a reload
     assert page.get_attribute(chip, "class") == "chip chip-disconnected"
     assert page.inner_text(f'tr[data-instance="{instance["id"]}"] [data-field=last_error]') == (
@@ -342,7 +342,7 @@ def test_overview_updates_in_place_and_reconnects(page, live_server, connected_i
     page.goto(f"{live_server}/instances/{instance['id']}")
     assert page.inner_text("#status") == "Connected"
     requests.post(live_server + "/api/simulator/disconnect", headers=headers, timeout=10)
-    page.wait_for_function("document.querySelector('#status').dataset.status === 'disconnected'")
+    page.wait_for_function("() => document.querySelector('#status').dataset.status === 'disconnected'")
     assert page.is_visible("#reconnect-form")
     check_layout(page, f"instance-disconnected-{width}")
     with page.expect_navigation():

@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from megamsg.web import api, cli, db, errors, favicon, health, timefmt
+    from megamsg.web import api, cli, db, errors, favicon, health, security_headers, timefmt
     from megamsg.web.csrf import csrf
     from megamsg.web.dashboard import (
         account,
@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     timefmt.init_app(app)
     csrf.init_app(app)
     app.register_blueprint(health.bp)
