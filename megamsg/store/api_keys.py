@@ -36,7 +36,7 @@ def create_key(db: sqlite_utils.Database, user_id: int, name: str, scopes: list[
     if not name or len(name) > MAX_NAME:
         raise ApiKeyError(f"Name must be 1 to {MAX_NAME} characters.")
     if not scopes or any(scope not in SCOPES for scope in scopes):
-        raise ApiKeyError(f"Choose the key's scopes among {', '.join(SCOPES)}.")
+        raise ApiKeyError(f"Choose what the key may do: scopes among {', '.join(SCOPES)}.")
     key = new_key()
     row = {
         "user_id": user_id,
