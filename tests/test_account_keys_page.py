@@ -55,7 +55,7 @@ def test_a_key_is_shown_once_used_audited_and_revoked(browser, live_server, make
 
         page.goto(live_server + "/account/audit")
         first = page.locator("#audit-log tbody tr").first
-        assert "POST /api/account/instances" in first.inner_text() and "201" in first.inner_text()
+        assert "instance.create" in first.inner_text() and "201" in first.inner_text()
         assert made.json()["instance_id"] in first.inner_text()
         check_layout(page, f"api-audit-{width}")
 
