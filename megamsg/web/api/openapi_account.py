@@ -48,7 +48,9 @@ def schemas() -> dict[str, dict]:
         "created_at": string("ISO 8601 time (UTC).", format="date-time"),
     }
     token = string(
-        "The instance's 64-character API token: shown in this answer only.", pattern="^[0-9a-f]{64}$"
+        "The instance's 64-character API token: shown in this answer only.",
+        pattern="^[0-9a-f]{64}$",
+        examples=["3f9a" * 16],
     )
     return {
         "InstanceSummary": obj(summary),
