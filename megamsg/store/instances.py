@@ -24,8 +24,10 @@ def new_token() -> str:
     return secrets.token_hex(TOKEN_BYTES)
 
 
-def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tuple[dict, str]:
-    """Create an instance; return (row, clear token). The token is not stored."""
+def create_instance(
+    db: sqlite_utils.Database, owner_id: int, name: str, webhook_url: str | None = None
+) -> tuple[dict, str]:
+    """Create an instance (webhook_url already validated); return (row, clear token). The token is not stored."""
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValueError("Name must be 1 to 100 characters.")
@@ -36,7 +38,7 @@ def create_instance(db: sqlite_utils.Database, owner_id: int, name: str) -> tupl
         "name": name,
         "token_hash": hash_token(token),
         "token_rotated_at": now_iso(),
-        "webhook_url": None,
+        "webhook_url": webhook_url,
         "webhook_secret": new_secret(),
         "webhook_events": None,
         "created_at": now_iso(),

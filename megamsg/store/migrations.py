@@ -155,6 +155,50 @@ def _m006_user_status(db: sqlite_utils.Database) -> None:
     db.table("users").add_column("last_login_at", str)
 
 
+def _m008_account_keys(db: sqlite_utils.Database) -> None:
+    # Account API keys (only the SHA-256 of a key is kept) and the audit log of the calls made with them.
+    db.table("api_keys").create(
+        {
+            "id": int,
+            "user_id": int,
+            "name": str,
+            "prefix": str,  # the key's first characters, to tell keys apart on screen
+            "key_hash": str,
+            "scopes": str,  # space-separated, e.g. "instances:read instances:write"
+            "created_at": str,
+            "last_used_at": str,
+            "last_used_address": str,
+            "revoked_at": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "users", "id")],
+        not_null={"user_id", "name", "prefix", "key_hash", "scopes", "created_at"},
+    )
+    db.table("api_keys").create_index(["key_hash"], unique=True)
+    db.table("api_keys").create_index(["user_id"])
+    # No foreign keys to instances: an entry outlives the instance it is about.
+    db.table("audit_log").create(
+        {
+            "id": int,
+            "api_key_id": int,
+            "user_id": int,  # whose key made the call
+            "owner_id": int,  # the owner of the instance it was about, when there was one
+            "action": str,
+            "method": str,
+            "path": str,
+            "instance_id": str,
+            "status": int,
+            "address": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("api_key_id", "api_keys", "id"), ("user_id", "users", "id")],
+        not_null={"api_key_id", "user_id", "action", "method", "path", "status", "at"},
+    )
+    db.table("audit_log").create_index(["user_id", "id"])
+    db.table("audit_log").create_index(["owner_id", "id"])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
@@ -162,6 +206,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
     (5, "server-side dashboard sessions", _m005_dashboard_sessions),
     (6, "users: disabled_at, last_login_at", _m006_user_status),
+    (8, "account API keys and their audit log", _m008_account_keys),
 ]
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.web.api import request_schemas, response_schemas
+from megamsg.web.api import openapi_account, request_schemas, response_schemas
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
 from megamsg.web.api.response_schemas import OPENAPI_VERSION
@@ -39,15 +39,17 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
             {"name": "instance"},
             {"name": "simulator", "description": SIMULATOR_NOTE},
             {"name": "meta"},
+            {"name": openapi_account.TAG, "description": openapi_account.TAG_DESCRIPTION},
         ],
-        "paths": paths(config),
+        "paths": {**paths(config), **openapi_account.paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
                     "description": "The instance's 64-character API token.",
-                }
+                },
+                openapi_account.SCHEME: openapi_account.SECURITY_SCHEME,
             },
             "parameters": {
                 "InstanceId": {
@@ -61,7 +63,11 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                     request_schemas.SEND_HEADERS, "Idempotency-Key"
                 ),
             },
-            "schemas": {**response_schemas.components(), **request_schemas.components()},
+            "schemas": {
+                **response_schemas.components(),
+                **request_schemas.components(),
+                **openapi_account.schemas(),
+            },
         },
     }
 

@@ -8,7 +8,7 @@ from megamsg.errors import ApiError
 from megamsg.redis_conn import get_redis
 
 
-def check_rate(config: dict[str, Any], instance_id: str) -> None:
+def check_rate(config: dict[str, Any], instance_id: str, subject: str = "this instance") -> None:
     """Count one request; raise 429 with Retry-After past the configured limit."""
     limit = int(config["RATE_LIMIT_PER_MINUTE"])
     if limit <= 0:
@@ -24,6 +24,6 @@ def check_rate(config: dict[str, Any], instance_id: str) -> None:
         retry_after = max(1, int((window + 1) * 60 - now))
         raise ApiError(
             429,
-            f"Rate limit exceeded: {limit} requests per minute for this instance. Retry in {retry_after} s.",
+            f"Rate limit exceeded: {limit} requests per minute for {subject}. Retry in {retry_after} s.",
             {"Retry-After": str(retry_after)},
         )

@@ -307,6 +307,46 @@ DELAY_NEXT = _request(
     )
 )
 
+MAX_INSTANCE_NAME = 100
+CREATE_INSTANCE = _request(
+    obj(
+        {
+            "name": string(
+                "The instance's name, shown in the dashboard.",
+                minLength=1,
+                maxLength=MAX_INSTANCE_NAME,
+                pattern=NOT_BLANK,
+            ),
+            "webhook_url": nullable(
+                string(
+                    "Where to deliver this instance's webhooks (optional; the same rules as PUT "
+                    "/api/whatsapp/instance/webhook).",
+                    format=URL_FORMAT,
+                    maxLength=MAX_URL_LENGTH,
+                )
+            ),
+        },
+        ["name"],
+        strict=False,
+    )
+)
+
+ACCOUNT_LIST_QUERY = _request(
+    obj(
+        {
+            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            "before": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_SEQUENCE,
+                "description": "Cursor: next_before of the previous page.",
+            },
+        },
+        [],
+        strict=False,
+    )
+)
+
 
 def components() -> dict[str, dict]:
     """The request bodies as OpenAPI component schemas (the very objects the server validates with)."""
@@ -321,6 +361,7 @@ def components() -> dict[str, dict]:
         "ReceiptRequest": RECEIPT.schema,
         "FailNextRequest": FAIL_NEXT.schema,
         "DelayNextRequest": DELAY_NEXT.schema,
+        "CreateInstanceRequest": CREATE_INSTANCE.schema,
     }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from megamsg.config import DEFAULTS
+from megamsg.web.api.openapi_account import TAG as ACCOUNT_TAG
+from megamsg.web.docs.account_guide import AccountEndpoint, Step, account_endpoints, walkthrough
 from megamsg.web.docs.code_examples import INSTANCE_ID, Call, CodeExample, curl, examples
 from megamsg.web.docs.error_codes import ErrorCode, error_codes
 from megamsg.web.docs.openapi_view import Operation, Response, find, operations
@@ -98,6 +100,8 @@ def _groups(
     order = list(dict.fromkeys([*tags, *(operation.tag for operation in ops)]))
     groups = []
     for tag in order:
+        if tag == ACCOUNT_TAG:
+            continue  # their own section, with the account key instead of the instance's headers
         endpoints = [
             Endpoint(
                 operation,
@@ -128,6 +132,8 @@ class Guide:
     errors: list[ErrorCode]
     groups: list[EndpointGroup]
     operations: list[Operation]
+    account: list[AccountEndpoint]
+    walkthrough: list[Step]
 
     def anchor(self, method: str, path: str) -> str:
         """The id of an operation's section (links keep working when operation ids change)."""
@@ -155,4 +161,8 @@ def guide(doc: Mapping[str, Any], base_url: str, config: Mapping[str, Any]) -> G
         errors=error_codes(doc),
         groups=_groups(doc, ops, base_url, config),
         operations=ops,
+        account=account_endpoints(ops, lambda operation: call_for(operation, base_url, config)),
+        walkthrough=walkthrough(
+            base_url, config.get("WHATSAPP_DRIVER", DEFAULTS["WHATSAPP_DRIVER"]) == "simulator"
+        ),
     )
