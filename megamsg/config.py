@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)
     "PORT": 8000,
+    "MIN_INTERVAL_MS": 1000,  # pacing default per instance (README: "Pacing" says why)
+    "JITTER_MS": 0,
+    "SCHEDULE_HORIZON_DAYS": 30,  # how far ahead send_at may be
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -155,6 +155,18 @@ def _m006_user_status(db: sqlite_utils.Database) -> None:
     db.table("users").add_column("last_login_at", str)
 
 
+def _m007_delivery_control(db: sqlite_utils.Database) -> None:
+    # Pacing per instance (NULL: the configured default) and scheduled sends; the schedule lives
+    # here, not only in Redis, so it survives a restart or loss of Redis.
+    db.table("instances").add_column("min_interval_ms", int)
+    db.table("instances").add_column("jitter_ms", int)
+    db.table("messages").add_column("send_at", str)  # when a scheduled message is to leave
+    db.table("messages").add_column("due_at", str)  # when it is due to leave: send_at, or its paced turn
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS messages_scheduled ON messages (send_at) WHERE status = 'scheduled'"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
@@ -162,6 +174,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
     (5, "server-side dashboard sessions", _m005_dashboard_sessions),
     (6, "users: disabled_at, last_login_at", _m006_user_status),
+    (7, "pacing settings per instance, scheduled sends", _m007_delivery_control),
 ]
 
 

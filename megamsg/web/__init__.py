@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from megamsg.web.csrf import csrf
     from megamsg.web.dashboard import (
         account,
+        delivery_control,
         instance_actions,
         live,
         messages,
@@ -61,7 +62,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
-    dashboard_pages = (pages, account, instance_actions, live, session, users, webhooks, messages)
+    dashboard_pages = (
+        pages,
+        account,
+        instance_actions,
+        live,
+        session,
+        users,
+        webhooks,
+        messages,
+        delivery_control,
+    )
     for page in (*dashboard_pages, guide, sandbox, reference):
         app.register_blueprint(page.bp)
     cli.init_app(app)
