@@ -43,6 +43,11 @@ MORE_BODIES: tuple[tuple[str, dict[str, Any]], ...] = (
         "text": "Hello from MegaMsg!",
         "async": True,
     }),
+    ("Scheduled: sent at send_at (ISO 8601 with an offset); cancel with DELETE /api/whatsapp/messages/{id}", {
+        "phone_number": "+201234567890",
+        "text": "Your appointment is tomorrow at 10:00.",
+        "send_at": "2030-05-02T09:30:00+02:00",
+    }),
 )  # fmt: skip
 
 
