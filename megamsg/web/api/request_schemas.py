@@ -360,8 +360,10 @@ SETTINGS = _request(
         },
         [],
         strict=False,
-        description="Pacing of the instance's sends. Fields left out keep their value.",
-    )
+        description="Pacing of the instance's sends. Fields left out keep their value; give at least one.",
+        anyOf=[{"required": ["min_interval_ms"]}, {"required": ["jitter_ms"]}],
+    ),
+    {("The body", "anyOf"): "Set min_interval_ms, jitter_ms or both."},
 )
 
 
