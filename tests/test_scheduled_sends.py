@@ -163,3 +163,20 @@ def test_the_status_filter_is_checked(client, make_instance):
     instance, token = make_instance()
     answer = client.get("/api/whatsapp/messages?status=pending", headers=auth_headers(instance["id"], token))
     assert answer.status_code == 422 and "status" in answer.get_json()["message"]
+
+
+def test_the_sweeper_leaves_a_message_alone_until_long_after_its_due_time(app, db, make_instance):
+    from megamsg.clock import iso_ago
+    from megamsg.delivery.sweeper import STUCK_MESSAGE_SECONDS, finish_stuck_messages
+    from megamsg.store import message_log
+
+    instance, _ = make_instance()
+    old = iso_ago(STUCK_MESSAGE_SECONDS + 3600)
+    fields = {"peer": PHONE, "type": "text", "text": "long queue"}
+    paced = message_log.create_outgoing(db, instance["id"], {**fields, "due_at": iso_ago(60)})
+    stuck = message_log.create_outgoing(db, instance["id"], {**fields, "due_at": old})
+    db.execute("UPDATE messages SET created_at = ?", [old])
+    db.conn.commit()
+    assert finish_stuck_messages(app.config) == 1
+    assert message_log.get_message(db, instance["id"], paced["id"])["status"] == "queued"
+    assert message_log.get_message(db, instance["id"], stuck["id"])["status"] == "failed"

@@ -10,7 +10,7 @@ from megamsg.ids import new_message_id
 from megamsg.store.db import first_row, immediate, insert_row
 
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
-FINAL = {"sent", "delivered", "read", "played", "failed"}
+FINAL = {"sent", "delivered", "read", "played", "failed", "cancelled"}
 
 
 def _next_seq(db: sqlite_utils.Database, instance_id: str) -> int:
