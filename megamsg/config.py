@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)
     "PORT": 8000,
     "STOP_WHEN_ORPHANED": False,  # set by `make run`'s launcher: its web and worker stop if it dies
+    "MIN_INTERVAL_MS": 1000,  # pacing default per instance (README: "Pacing" says why)
+    "JITTER_MS": 0,
+    "SCHEDULE_HORIZON_DAYS": 30,  # how far ahead send_at may be
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -78,3 +78,16 @@ def one_time(stash_id: str) -> str:
 def simulator(instance_id: str, name: str) -> str:
     """The simulated phone's data (session, outbox, …) of one instance."""
     return f"megamsg:sim:{instance_id}:{name}"
+
+
+def pace_next(instance_id: str) -> str:
+    """The instance's next free departure time (ms since the epoch, Redis clock), reserved by senders."""
+    return f"megamsg:pace:{instance_id}:next"
+
+
+def pace_last(instance_id: str) -> str:
+    """When the instance's runner last finished a send (ms since the epoch, Redis clock)."""
+    return f"megamsg:pace:{instance_id}:last"
+
+
+SCHEDULER_TICK = "megamsg:scheduler:tick"  # one supervisor at a time moves due scheduled messages

@@ -25,6 +25,7 @@ FAST_RUNTIME = {
     "LEASE_SECONDS": 3.0,
     "SEND_TIMEOUT": 5.0,
     "WEBHOOK_RETRY_INTERVALS": "1,1",
+    "MIN_INTERVAL_MS": 0,  # no pacing unless a test sets it (tests/test_pacing.py)
 }
 
 

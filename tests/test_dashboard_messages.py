@@ -143,7 +143,7 @@ def test_empty_log_explains_how_to_send(client, owner):
     "query, problem",
     [
         ("direction=sideways", "Direction must be one of in, out"),
-        ("status=lost", "Status must be one of queued, sent"),
+        ("status=lost", "Status must be one of scheduled, queued, sent"),
         ("type=gif", "Type must be one of text, image"),
         ("number=12ab", "Number may contain only digits"),
         ("number=%2B1", "Number is not an international number"),

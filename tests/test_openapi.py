@@ -3,6 +3,7 @@
 import base64
 import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from schemathesis.specs.openapi.formats import unregister_string_format
 
 from megamsg.web.api import openapi
-from megamsg.web.api.request_schemas import MEDIA_TYPES, PHONE_FORMAT, URL_FORMAT
+from megamsg.web.api.request_schemas import MEDIA_TYPES, PHONE_FORMAT, SEND_AT_FORMAT, URL_FORMAT
 from tests.account_support import ACCOUNT, key_headers, make_key
 from tests.conftest import auth_headers, wait_for
 from tests.media_samples import make_samples, png_bytes
@@ -525,6 +526,14 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected
     # Valid numbers in several notations, so sends get past validation and really go out.
     schemathesis.openapi.format(PHONE_FORMAT, st.sampled_from(VALID_PHONES))
     schemathesis.openapi.format(URL_FORMAT, st.sampled_from(VALID_WEBHOOK_URLS))
+    # send_at must also be in the future and within the horizon, which no schema can say.
+    soon = [datetime.now(UTC) + timedelta(hours=hours) for hours in (1, 30, 24 * 7)]
+    schemathesis.openapi.format(
+        SEND_AT_FORMAT,
+        st.sampled_from(
+            [soon[0].isoformat(), soon[1].strftime("%Y-%m-%dT%H:%M:%SZ"), soon[2].astimezone().isoformat()]
+        ),
+    )
     prepare = real_media_and_fresh_keys(samples)
     try:
         schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).exclude(operation_id=NOT_FUZZED)
@@ -539,6 +548,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected
     finally:
         unregister_string_format(PHONE_FORMAT)
         unregister_string_format(URL_FORMAT)
+        unregister_string_format(SEND_AT_FORMAT)
     failures = [report for _, report in results.values() if report]
     assert not failures, "\n\n".join(failures)
     statuses = {key: dict(seen) for key, (seen, _) in results.items()}

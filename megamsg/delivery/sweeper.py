@@ -20,7 +20,9 @@ def finish_stuck_messages(config: dict[str, Any]) -> int:
     db = connect(config["DATABASE"])
     try:
         rows = db.execute(
-            "SELECT id, instance_id FROM messages WHERE direction = 'out' AND status = 'queued' AND created_at < ?",
+            # A paced or scheduled message is due at due_at, which may be long after it was created.
+            "SELECT id, instance_id FROM messages WHERE direction = 'out' AND status = 'queued' "
+            "AND coalesce(due_at, created_at) < ?",
             [iso_ago(STUCK_MESSAGE_SECONDS)],
         ).fetchall()
         for message_id, instance_id in rows:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from megamsg import keys
+from megamsg.pacing import mark_departure, wait_for_turn
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
 
@@ -25,6 +26,10 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
     driver = _driver(instance_id)
     sink = _active["sink"]
     client = get_redis(sink.config)
+    pace = message.get("pace")
+    if pace:
+        # Before the claim: a message cancelled while it waits for its turn is never sent.
+        wait_for_turn(client, instance_id, message["id"], int(pace["at_ms"]), int(pace["interval_ms"]))
     if not client.set(keys.send_claim(message["id"]), "started", nx=True, ex=24 * 3600):
         return {"ok": False, "cancelled": True, "error": "cancelled before it started"}
     media = None
@@ -56,6 +61,9 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
         outcome = {"ok": False, "error": f"WhatsApp client error: {type(exc).__name__}: {exc}"}
     finally:
         client.delete(keys.outgoing_media(message["id"]))
+        if pace:
+            # Counted from the end of this send, so the next one leaves at least an interval later.
+            mark_departure(client, instance_id)
     sink.emit({"kind": "send_result", "message_id": message["id"], **outcome})
     return outcome
 

@@ -19,6 +19,7 @@ from typing import Any
 from megamsg import keys
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
+from megamsg.delivery.scheduler import queue_due
 from megamsg.delivery.sweeper import sweep
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
@@ -151,6 +152,10 @@ class Supervisor:
                     child.next_start = now + 2.0  # served elsewhere (or a dead holder's lease expiring)
                     continue
                 self._spawn(child)
+        try:
+            queue_due(self.config)  # every tick: a scheduled message leaves within a tick of its time
+        except Exception:  # noqa: BLE001 - retried next tick; must not stop the runners' supervision
+            log.exception("queueing due scheduled messages failed; retrying")
 
     def _forget_session(self, instance_id: str) -> None:
         """Remove a deleted instance's local neonize session store and stored media."""

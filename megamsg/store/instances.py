@@ -105,3 +105,16 @@ def check_credentials(db: sqlite_utils.Database, instance_id: str, token: str) -
     expected = instance["token_hash"] if instance else hash_token(secrets.token_hex(8))
     ok = hmac.compare_digest(expected, hash_token(token or ""))
     return instance if (ok and instance is not None) else None
+
+
+def set_pacing(db: sqlite_utils.Database, instance_id: str, fields: dict[str, int | None]) -> dict:
+    """Set min_interval_ms and/or jitter_ms (None: the configured default); return the updated row."""
+    allowed = {name: fields[name] for name in ("min_interval_ms", "jitter_ms") if name in fields}
+    if allowed:
+        assignments = ", ".join(f"[{name}] = ?" for name in allowed)
+        with immediate(db):
+            db.execute(f"UPDATE instances SET {assignments} WHERE id = ?", [*allowed.values(), instance_id])
+    row = get_instance(db, instance_id)
+    if row is None:
+        raise LookupError(instance_id)
+    return row

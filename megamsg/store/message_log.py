@@ -10,7 +10,7 @@ from megamsg.ids import new_message_id
 from megamsg.store.db import first_row, immediate, insert_row
 
 STATUS_RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "played": 5}
-FINAL = {"sent", "delivered", "read", "played", "failed"}
+FINAL = {"sent", "delivered", "read", "played", "failed", "cancelled"}
 
 
 def _next_seq(db: sqlite_utils.Database, instance_id: str) -> int:
@@ -40,9 +40,11 @@ def _insert(db: sqlite_utils.Database, instance_id: str, direction: str, status:
     return row
 
 
-def create_outgoing(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> dict:
-    """Record an outgoing message as queued; return the row."""
-    return _insert(db, instance_id, "out", "queued", fields)
+def create_outgoing(
+    db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any], status: str = "queued"
+) -> dict:
+    """Record an outgoing message as queued (or scheduled); return the row."""
+    return _insert(db, instance_id, "out", status, fields)
 
 
 def record_incoming(db: sqlite_utils.Database, instance_id: str, fields: dict[str, Any]) -> tuple[dict, bool]:
@@ -70,6 +72,8 @@ def set_status(
         if row is None:
             return False
         current = row[0]
+        if current == "cancelled":
+            return False  # a cancelled message never left: nothing later applies to it
         now = now_iso()
         # The unique (message_id, status) index makes "first writer wins" hold across processes.
         added = db.execute(
@@ -109,7 +113,12 @@ def history(db: sqlite_utils.Database, message_id: str) -> list[dict]:
 
 
 def list_messages(
-    db: sqlite_utils.Database, instance_id: str, limit: int, before: int | None, direction: str | None
+    db: sqlite_utils.Database,
+    instance_id: str,
+    limit: int,
+    before: int | None,
+    direction: str | None,
+    status: str | None = None,
 ) -> list[dict]:
     """Newest first, cursor-paginated by seq."""
     sql = "SELECT * FROM messages WHERE instance_id = ?"
@@ -120,6 +129,9 @@ def list_messages(
     if direction:
         sql += " AND direction = ?"
         params.append(direction)
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
     sql += " ORDER BY seq DESC LIMIT ?"
     params.append(limit)
     return [dict(row) for row in db.query(sql, params)]

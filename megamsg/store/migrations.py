@@ -155,6 +155,18 @@ def _m006_user_status(db: sqlite_utils.Database) -> None:
     db.table("users").add_column("last_login_at", str)
 
 
+def _m007_delivery_control(db: sqlite_utils.Database) -> None:
+    # Pacing per instance (NULL: the configured default) and scheduled sends; the schedule lives
+    # here, not only in Redis, so it survives a restart or loss of Redis.
+    db.table("instances").add_column("min_interval_ms", int)
+    db.table("instances").add_column("jitter_ms", int)
+    db.table("messages").add_column("send_at", str)  # when a scheduled message is to leave
+    db.table("messages").add_column("due_at", str)  # when it is due to leave: send_at, or its paced turn
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS messages_scheduled ON messages (send_at) WHERE status = 'scheduled'"
+    )
+
+
 def _m008_account_keys(db: sqlite_utils.Database) -> None:
     # Account API keys (only the SHA-256 of a key is kept) and the audit log of the calls made with them.
     db.table("api_keys").create(
@@ -206,6 +218,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (4, "unique status per message, cursor and incoming message", _m004_unique_constraints),
     (5, "server-side dashboard sessions", _m005_dashboard_sessions),
     (6, "users: disabled_at, last_login_at", _m006_user_status),
+    (7, "pacing settings per instance, scheduled sends", _m007_delivery_control),
     (8, "account API keys and their audit log", _m008_account_keys),
 ]
 

@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from megamsg.web.dashboard import (
         account,
         api_keys,
+        delivery_control,
         instance_actions,
         live,
         messages,
@@ -66,6 +67,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
     dashboard_pages = (pages, account, instance_actions, live, session, users, webhooks, messages, api_keys)
+    dashboard_pages = (
+        pages,
+        account,
+        instance_actions,
+        live,
+        session,
+        users,
+        webhooks,
+        messages,
+        delivery_control,
+    )
     for page in (*dashboard_pages, guide, sandbox, reference):
         app.register_blueprint(page.bp)
     cli.init_app(app)

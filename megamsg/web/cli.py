@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from megamsg.config import DRIVERS
+from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS, pacing_of
 from megamsg.redis_conn import describe, get_redis
 from megamsg.session_state import mark_deleted
 from megamsg.store import accounts, instances
@@ -196,6 +197,35 @@ def instance_set_webhook_command(instance_id: str, url: str) -> None:
     click.echo(f"Webhook URL: {result['url'] or '(none)'}")
     if warning:
         click.echo(f"Warning: {warning}", err=True)
+
+
+@instance_cli.command("set-pacing")
+@click.argument("instance_id")
+@click.option(
+    "--min-interval-ms", type=click.IntRange(0, MAX_INTERVAL_MS), help="Least time between two sends."
+)
+@click.option(
+    "--jitter-ms", type=click.IntRange(0, MAX_JITTER_MS), help="Random extra delay, up to this much."
+)
+@click.option("--default", "use_default", is_flag=True, help="Back to the server's defaults.")
+def instance_set_pacing_command(
+    instance_id: str, min_interval_ms: int | None, jitter_ms: int | None, use_default: bool
+) -> None:
+    """Set how far apart the instance's sends leave (milliseconds)."""
+    db = _db()
+    _existing(db, instance_id)
+    if use_default:
+        fields: dict[str, int | None] = {"min_interval_ms": None, "jitter_ms": None}
+    else:
+        fields = {
+            name: value
+            for name, value in (("min_interval_ms", min_interval_ms), ("jitter_ms", jitter_ms))
+            if value is not None
+        }
+    if not fields:
+        raise click.UsageError("Give --min-interval-ms, --jitter-ms or --default.")
+    pacing = pacing_of(current_app.config, instances.set_pacing(db, instance_id, fields))
+    click.echo(f"Pacing: min_interval_ms={pacing.min_interval_ms} jitter_ms={pacing.jitter_ms}")
 
 
 @instance_cli.command("delete")

@@ -125,6 +125,7 @@ class SimulatorDriver(Driver):
                 if message.media is not None
                 else None,
                 "media_size": len(message.media) if message.media is not None else None,
+                "sent_at": time.time(),  # when it reached the network (pacing is checked against it)
             }
             pipe = self.redis.pipeline()
             pipe.rpush(keys.simulator(self.instance_id, "outbox"), json.dumps(entry))

@@ -2,9 +2,9 @@
 
 from flask import Blueprint
 
-from megamsg.web.api import account, instance, messages, openapi, simulator, webhook
+from megamsg.web.api import account, delivery_control, instance, messages, openapi, simulator, webhook
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-CHILDREN = [instance.bp, webhook.bp, messages.bp, simulator.bp, openapi.bp, account.bp]
+CHILDREN = [instance.bp, webhook.bp, messages.bp, simulator.bp, openapi.bp, account.bp, delivery_control.bp]
 for child in CHILDREN:
     bp.register_blueprint(child)

@@ -9,8 +9,11 @@ from flask.typing import ResponseReturnValue
 from megamsg.errors import ApiError
 from megamsg.phone import normalise_phone
 from megamsg.session_state import public_status, read_state
+from megamsg.store.scheduled import count_scheduled
 from megamsg.web.api.auth import require_instance
+from megamsg.web.api.pacing_view import pacing_json, queue_depth
 from megamsg.web.api.request_schemas import PAIR_CODE
+from megamsg.web.db import get_db
 from megamsg.web.session_control import call_runner
 from megamsg.web.validation import json_object
 
@@ -36,6 +39,9 @@ def get_instance() -> ResponseReturnValue:
             "phone_number": state.get("phone_number") or None,
             "push_name": state.get("push_name") or None,
             "last_error": state.get("last_error") or None,
+            **pacing_json(current_app.config, g.instance),
+            "queue_depth": queue_depth(current_app.config, g.instance["id"]),
+            "scheduled": count_scheduled(get_db(), g.instance["id"]),
         }
     )
 

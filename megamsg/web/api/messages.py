@@ -14,6 +14,7 @@ from megamsg.web.api.auth import require_instance
 from megamsg.web.api.rate_limit import check_rate
 from megamsg.web.api.request_schemas import LIST_QUERY, SEND_HEADERS
 from megamsg.web.api.send_request import SendRequest, validate_send
+from megamsg.web.api.send_time import check_send_at
 from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
 from megamsg.web.validation import json_object
@@ -82,8 +83,9 @@ def _send(
     config: dict, db: sqlite_utils.Database, instance: dict, send_request: SendRequest, claim: _Claim | None
 ) -> tuple[int, dict, str | None]:
     """(status, body, message id) for a validated request."""
+    send_at = None if send_request.send_at is None else check_send_at(send_request.send_at, config)
     status = public_status(read_state(config, instance["id"]))
-    if status != "connected":
+    if status != "connected" and send_at is None:
         raise ApiError(502, f"WhatsApp session is not connected (status: {status}).")
     media = None
     if send_request.media is not None:
@@ -92,10 +94,14 @@ def _send(
         except MediaError as exc:
             raise ApiError(422, str(exc)) from None
     on_recorded = claim.attach if claim is not None else None
-    row, job = enqueue_send(config, db, instance, send_request, media, on_recorded=on_recorded)
+    row, job = enqueue_send(
+        config, db, instance, send_request, media, on_recorded=on_recorded, send_at=send_at
+    )
     answer = {"ok": True, "to": send_request.to, "type": send_request.type, "id": row["id"]}
     if send_request.ignored_fields:
         answer["ignored_fields"] = send_request.ignored_fields
+    if send_at is not None:
+        return 202, {**answer, "status": "scheduled", "send_at": row["send_at"]}, row["id"]
     if send_request.is_async:
         return 202, {**answer, "status": "queued"}, row["id"]
     sent, error_text = wait_for_send(config, db, instance, row, job)
@@ -123,6 +129,7 @@ def message_json(row: dict, with_history: bool = False) -> dict:
     }
     if row["direction"] == "out":
         out["ptt"] = bool(row["ptt"])
+        out["send_at"] = row["send_at"]
     else:
         out.update(push_name=row["push_name"], is_group=bool(row["is_group"]), chat=row["chat"])
         if row["media_path"]:
@@ -148,7 +155,7 @@ def list_messages() -> ResponseReturnValue:
     """Newest first; pass next_before as ?before= for the next page."""
     query = LIST_QUERY.check_query(request.args)
     limit, before, direction = query["limit"], query["before"], query["direction"]
-    rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction)
+    rows = message_log.list_messages(get_db(), g.instance["id"], limit, before, direction, query["status"])
     next_before = rows[-1]["seq"] if len(rows) == limit else None
     return jsonify({"ok": True, "messages": [message_json(row) for row in rows], "next_before": next_before})
 

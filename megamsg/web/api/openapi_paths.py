@@ -54,13 +54,17 @@ def paths(config: Mapping[str, Any]) -> dict[str, dict]:
                 {
                     200: json_response(ref("SendResult"), "Sent.", replayed),
                     202: json_response(
-                        ref("SendQueued"), 'Queued ("async": true); a status webhook follows.', replayed
+                        {"oneOf": [ref("SendQueued"), ref("SendScheduled")]},
+                        'Queued ("async": true) or scheduled ("send_at"); status webhooks follow.',
+                        replayed,
                     ),
                 },
                 (400, 409, 413, 422, 429, 502),
                 description=(
                     f"Waits up to {send_timeout:g} s for WhatsApp to accept the message, unless async. "
-                    f"Media types: {', '.join(MEDIA_TYPES)}."
+                    f"Media types: {', '.join(MEDIA_TYPES)}. Sends of an instance are paced (see "
+                    "PUT /api/whatsapp/instance/settings): a send whose turn would come after that wait "
+                    "answers 429 with Retry-After and is not sent."
                 ),
                 request_body=body("SendRequest"),
                 parameters=[{"$ref": "#/components/parameters/IdempotencyKey"}],
@@ -70,7 +74,12 @@ def paths(config: Mapping[str, Any]) -> dict[str, dict]:
                         ref("Error"),
                         ERROR_DESCRIPTIONS[422] + " Also: Idempotency-Key reused with a different body.",
                     ),
-                    429: json_response(ref("Error"), ERROR_DESCRIPTIONS[429], retry_after),
+                    429: json_response(
+                        ref("Error"),
+                        ERROR_DESCRIPTIONS[429] + " Also: the paced queue is too long for a synchronous "
+                        "send to wait for its turn (nothing was sent; retry later or use async).",
+                        retry_after,
+                    ),
                     502: json_response(
                         ref("SendFailure"),
                         "Not sent: the session is not connected (no id), or WhatsApp refused or did not "
@@ -122,7 +131,23 @@ def paths(config: Mapping[str, Any]) -> dict[str, dict]:
                 (404,),
                 parameters=[message_id],
                 error_overrides={404: error("No message with that id on this instance.")},
-            )
+            ),
+            "delete": operation(
+                "cancelMessage",
+                "Cancel a scheduled or queued message",
+                "messages",
+                {
+                    200: json_response(
+                        ref("Cancelled"), "Cancelled: it will not be sent; a status webhook follows."
+                    )
+                },
+                (404, 409),
+                parameters=[message_id],
+                error_overrides={
+                    404: error("No message with that id on this instance."),
+                    409: error("The message is already sending, sent, failed or cancelled."),
+                },
+            ),
         },
         "/api/whatsapp/media/{message_id}": {
             "get": operation(
@@ -206,6 +231,16 @@ def paths(config: Mapping[str, Any]) -> dict[str, dict]:
                 (400, 413, 422),
                 request_body=body("WebhookRequest"),
             ),
+        },
+        "/api/whatsapp/instance/settings": {
+            "put": operation(
+                "setSettings",
+                "Set the instance's pacing",
+                "instance",
+                {200: json_response(ref("Settings"), "The pacing now in effect.")},
+                (400, 413, 422),
+                request_body=body("SettingsRequest"),
+            )
         },
         "/api/simulator/scan": {
             "post": simulator_operation(

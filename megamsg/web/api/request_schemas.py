@@ -4,9 +4,11 @@
 # parsing), the media bytes (megamsg.media), a webhook host's addresses (netguard), idempotency.
 
 from megamsg.delivery.webhook_config import EVENT_KINDS, MAX_URL_LENGTH, WebhookConfigError, validate_url
+from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS
 from megamsg.phone import normalise_phone
 from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api.schema_parts import nullable, obj, ref, string
+from megamsg.web.api.send_time import parse_send_at
 from megamsg.web.validation import RequestSchema
 
 TYPES = ("text", "image", "audio", "video", "document")
@@ -24,6 +26,17 @@ NOT_APPLICABLE = {
     "document": (),
 }
 
+LISTED_STATUSES = (
+    "scheduled",
+    "queued",
+    "sent",
+    "delivered",
+    "read",
+    "played",
+    "failed",
+    "cancelled",
+    "received",
+)
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
 MAX_SEQUENCE = 2**63 - 1  # message sequence numbers are SQLite integers
@@ -40,6 +53,7 @@ MAX_DELAY_SECONDS = 120
 
 PHONE_FORMAT = "phone"
 URL_FORMAT = "http-url"
+SEND_AT_FORMAT = "date-time-with-offset"
 # Whitespace as str.strip() sees it, spelled out: `\s` differs between Python, ECMA-262 and Rust regexes.
 WHITESPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK = f"[^{WHITESPACE}]"
@@ -66,7 +80,11 @@ def _url(value: str) -> None:
         raise ValueError(str(exc).removeprefix("url ")) from None
 
 
-FORMATS = {PHONE_FORMAT: normalise_phone, URL_FORMAT: _url}
+def _send_at(value: str) -> None:
+    parse_send_at(value)
+
+
+FORMATS = {PHONE_FORMAT: normalise_phone, URL_FORMAT: _url, SEND_AT_FORMAT: _send_at}
 
 
 def _request(schema: dict, messages: dict[tuple[str, str], str] | None = None) -> RequestSchema:
@@ -161,6 +179,15 @@ SEND = _request(
             "phone_number": phone("Recipient."),
             "type": {"enum": [*TYPES, None], "default": "text", "description": "null means text."},
             "async": _boolean("Answer 202 at once; the outcome follows as a status webhook."),
+            "send_at": nullable(
+                string(
+                    "Schedule the message: an ISO 8601 time with a UTC offset (e.g. 2026-05-02T09:30:00+02:00), "
+                    "in the future and at most MEGAMSG_SCHEDULE_HORIZON_DAYS ahead. Answers 202 with "
+                    '"status": "scheduled"; cancel with DELETE /api/whatsapp/messages/{message_id}.',
+                    format=SEND_AT_FORMAT,
+                    examples=["2026-05-02T09:30:00+02:00"],
+                )
+            ),
         },
         ["phone_number"],
         strict=False,
@@ -183,6 +210,10 @@ LIST_QUERY = _request(
                 "description": "Cursor: next_before of the previous page.",
             },
             "direction": {"enum": ["in", "out"]},
+            "status": {
+                "enum": list(LISTED_STATUSES),
+                "description": "Only messages with this status (e.g. scheduled, queued).",
+            },
         },
         [],
         strict=False,
@@ -348,6 +379,34 @@ ACCOUNT_LIST_QUERY = _request(
 )
 
 
+def _pacing_field(description: str, maximum: int) -> dict:
+    return {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": maximum,
+        "description": f"{description} Milliseconds; null returns to the server's default.",
+    }
+
+
+SETTINGS = _request(
+    obj(
+        {
+            "min_interval_ms": _pacing_field(
+                "Least time between two sends of this instance.", MAX_INTERVAL_MS
+            ),
+            "jitter_ms": _pacing_field(
+                "Random extra delay, up to this much, added to each gap.", MAX_JITTER_MS
+            ),
+        },
+        [],
+        strict=False,
+        description="Pacing of the instance's sends. Fields left out keep their value; give at least one.",
+        anyOf=[{"required": ["min_interval_ms"]}, {"required": ["jitter_ms"]}],
+    ),
+    {("The body", "anyOf"): "Set min_interval_ms, jitter_ms or both."},
+)
+
+
 def components() -> dict[str, dict]:
     """The request bodies as OpenAPI component schemas (the very objects the server validates with)."""
     variants = {f"{kind.capitalize()}Message": variant.schema for kind, variant in SEND_TYPES.items()}
@@ -362,6 +421,7 @@ def components() -> dict[str, dict]:
         "FailNextRequest": FAIL_NEXT.schema,
         "DelayNextRequest": DELAY_NEXT.schema,
         "CreateInstanceRequest": CREATE_INSTANCE.schema,
+        "SettingsRequest": SETTINGS.schema,
     }
 
 

@@ -1,6 +1,7 @@
 """JSON Schemas of the API's answers (the OpenAPI document's response components)."""
 
 from megamsg.delivery.webhook_config import EVENT_KINDS
+from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS
 from megamsg.session_state import STATUSES
 from megamsg.store.message_log import STATUS_RANK
 from megamsg.web.api.request_schemas import TYPES
@@ -8,7 +9,7 @@ from megamsg.web.api.schema_parts import nullable, obj, ok, ref, string
 
 OPENAPI_VERSION = "3.1.0"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
-OUTGOING_STATUSES = [*STATUS_RANK, "failed"]
+OUTGOING_STATUSES = ["scheduled", *STATUS_RANK, "failed", "cancelled"]
 NULLABLE_STRING = {"type": ["string", "null"]}
 
 
@@ -46,6 +47,7 @@ def _message_schemas() -> dict[str, dict]:
         "text": nullable(string("The text (null for media messages).")),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},
         "ptt": {"type": "boolean"},
+        "send_at": nullable(string("When a scheduled message is to be sent (UTC).", format="date-time")),
         "status": {"enum": OUTGOING_STATUSES},
         **{key: common[key] for key in ("error", "created_at", "updated_at", "history")},
     }
@@ -100,6 +102,14 @@ def _send_schemas() -> dict[str, dict]:
     return {
         "SendResult": ok({**answer, "status": {"const": "sent"}}, ["to", "type", "id", "status"]),
         "SendQueued": ok({**answer, "status": {"const": "queued"}}, ["to", "type", "id", "status"]),
+        "SendScheduled": ok(
+            {
+                **answer,
+                "status": {"const": "scheduled"},
+                "send_at": string("When it is to be sent (UTC).", format="date-time"),
+            },
+            ["to", "type", "id", "status", "send_at"],
+        ),
         "SendFailure": obj(
             {
                 "ok": {"const": False},
@@ -110,6 +120,23 @@ def _send_schemas() -> dict[str, dict]:
             ["ok", "message"],
             dependentRequired={"id": ["status"], "status": ["id"]},
         ),
+    }
+
+
+def _pacing_properties() -> dict[str, dict]:
+    return {
+        "min_interval_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_INTERVAL_MS,
+            "description": "Least time between two sends of this instance (ms).",
+        },
+        "jitter_ms": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_JITTER_MS,
+            "description": "Random extra delay added to each gap, up to this much (ms).",
+        },
     }
 
 
@@ -131,8 +158,21 @@ def components() -> dict[str, dict]:
                 "phone_number": nullable(string("The linked WhatsApp number.")),
                 "push_name": nullable(string("The linked account's display name.")),
                 "last_error": nullable(string("Why the session last failed.")),
+                **_pacing_properties(),
+                "queue_depth": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Jobs waiting on the instance's send queue (paced sends not yet started).",
+                },
+                "scheduled": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "Messages waiting for their send_at.",
+                },
             }
         ),
+        "Settings": ok(_pacing_properties()),
+        "Cancelled": ok({"id": string(minLength=1), "status": {"const": "cancelled"}}),
         "Qr": ok(
             {
                 "qr": string("The QR payload to render.", minLength=1),
@@ -162,6 +202,7 @@ def components() -> dict[str, dict]:
                 "ptt": {"type": "boolean"},
                 "media_sha256": nullable(string(pattern="^[0-9a-f]{64}$")),
                 "media_size": {"type": ["integer", "null"], "minimum": 0},
+                "sent_at": {"type": "number", "description": "Unix time (seconds) it reached the network."},
             }
         ),
         "OpenApiDocument": {

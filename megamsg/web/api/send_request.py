@@ -21,6 +21,7 @@ class SendRequest:
     ptt: bool
     is_async: bool
     ignored_fields: list[str]
+    send_at: str | None = None
 
 
 def validate_send(body: dict[str, Any]) -> SendRequest:
@@ -42,4 +43,5 @@ def validate_send(body: dict[str, Any]) -> SendRequest:
         ptt=bool(body.get("ptt")),
         is_async=bool(body.get("async")),
         ignored_fields=sorted(ignored),
+        send_at=body.get("send_at"),
     )

@@ -7,7 +7,7 @@ from megamsg.phone import PhoneError, normalise_phone
 from megamsg.store.message_search import MessageFilter
 
 DIRECTIONS = {"in": "Incoming", "out": "Outgoing"}
-STATUSES = ("queued", "sent", "delivered", "read", "played", "failed", "received")
+STATUSES = ("scheduled", "queued", "sent", "delivered", "read", "played", "failed", "cancelled", "received")
 TYPES = ("text", "image", "audio", "video", "document", "sticker", "location", "contact")
 MAX_SEARCH = 200
 FILTER_KEYS = ("direction", "status", "type", "number", "q")

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from megamsg.pacing import MAX_INTERVAL_MS, pacing_of
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
 from megamsg.store.setup_code import check_and_consume, code_matches
@@ -202,6 +203,9 @@ def instance_detail(instance_id: str) -> ResponseReturnValue:
         view=describe(state, time.time()),
         messages=message_log.list_messages(get_db(), instance_id, 20, None, None),
         simulator=current_app.config["WHATSAPP_DRIVER"] == "simulator",
+        pacing=pacing_of(current_app.config, instance),
+        pacing_defaults=pacing_of(current_app.config, {}),
+        max_interval_ms=MAX_INTERVAL_MS,
     )
 
 

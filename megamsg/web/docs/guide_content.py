@@ -5,6 +5,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -140,6 +141,17 @@ class Guide:
         return find(self.operations, method, path).anchor
 
 
+def scheduled_body() -> tuple[str, dict[str, Any]]:
+    """A scheduled send for tomorrow 09:30 (+02:00): always in the future and within the horizon."""
+    zone = timezone(timedelta(hours=2))
+    tomorrow = datetime.now(zone).date() + timedelta(days=1)
+    send_at = datetime.combine(tomorrow, time(9, 30), zone).isoformat()
+    return (
+        "Scheduled: sent at send_at (ISO 8601 with an offset); cancel with DELETE /api/whatsapp/messages/{id}",
+        {"phone_number": "+201234567890", "text": "Your appointment is today at 10:00.", "send_at": send_at},
+    )
+
+
 def guide(doc: Mapping[str, Any], base_url: str, config: Mapping[str, Any]) -> Guide:
     """The page's content for this document and base URL."""
     ops = operations(doc)
@@ -154,7 +166,7 @@ def guide(doc: Mapping[str, Any], base_url: str, config: Mapping[str, Any]) -> G
         send=send,
         send_examples=examples(call_for(send, base_url, config)),
         send_response_fields=fields(doc, {"oneOf": answers}) if answers else [],
-        more_bodies=MORE_BODIES,
+        more_bodies=(*MORE_BODIES, scheduled_body()),
         events=events,
         event_fields={event.kind: fields(doc, event.schema) for event in events},
         signature_snippets=signature_snippets(),

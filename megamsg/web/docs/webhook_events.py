@@ -113,8 +113,11 @@ STATUS = _event(
             },
             "to": {"type": "string", "description": "The recipient.", "examples": ["+201234567890"]},
             "status": {
-                "enum": ["sent", "delivered", "read", "played", "failed"],
-                "description": "played: a voice note was listened to; failed: see the message log for why.",
+                "enum": ["sent", "delivered", "read", "played", "failed", "cancelled"],
+                "description": (
+                    "played: a voice note was listened to; failed: see the message log for why; "
+                    "cancelled: a scheduled or queued message was cancelled and will not be sent."
+                ),
                 "examples": ["delivered"],
             },
             "timestamp": {
