@@ -123,7 +123,9 @@ def test_copy_button_copies_the_visible_example(context_factory, live_server):
     page.goto(live_server + "/docs")
     page.click("#send-example [role=tab][data-lang=php]")
     page.click("#send-example [data-copy]")
-    page.wait_for_function("() => document.querySelector('#send-example [data-copy]').textContent === 'Copied'")
+    page.wait_for_function(
+        "() => document.querySelector('#send-example [data-copy]').textContent === 'Copied'"
+    )
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.inner_text("#send-example-php code")
     assert copied.startswith("use Illuminate\\Support\\Facades\\Http;") and "Http::withToken(" in copied

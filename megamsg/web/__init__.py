@@ -66,7 +66,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     for blueprint in (api.bp, *api.CHILDREN):
         csrf.exempt(blueprint)  # the API authenticates by token, not cookie
-    dashboard_pages = (pages, account, instance_actions, live, session, users, webhooks, messages, api_keys)
     dashboard_pages = (
         pages,
         account,
@@ -76,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         users,
         webhooks,
         messages,
+        api_keys,
         delivery_control,
     )
     for page in (*dashboard_pages, guide, sandbox, reference):
