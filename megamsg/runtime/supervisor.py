@@ -23,6 +23,7 @@ from megamsg.delivery.sweeper import sweep
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
 from megamsg.store.db import connect, migrate
+from megamsg.store.schema import SchemaTooNew
 
 log = logging.getLogger("megamsg.runtime.supervisor")
 STOP_GRACE_SECONDS = 10.0
@@ -208,6 +209,10 @@ def main() -> None:
     """Entry point for `python worker.py`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
-    migrate(config["DATABASE"])
+    try:
+        migrate(config["DATABASE"])
+    except SchemaTooNew as exc:
+        log.critical("Refusing to start: %s", exc)
+        sys.exit(1)
     os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
     sys.exit(Supervisor(config).run())
