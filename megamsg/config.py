@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)
     "PORT": 8000,
+    "BACKUP_DIR": None,  # scheduled backups (run by the worker supervisor) go here; None → off
+    "BACKUP_EVERY_HOURS": 24.0,
+    "BACKUP_KEEP": 7,  # archives kept in BACKUP_DIR; older ones are deleted after each new one
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -20,6 +20,7 @@ from megamsg import keys
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.sweeper import sweep
+from megamsg.ops.schedule import BackupSchedule
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
 from megamsg.store.db import connect, migrate
@@ -66,6 +67,7 @@ class Supervisor:
         ]
         self.stop_requested = False
         self.next_purge = 0.0
+        self.backups = BackupSchedule(config)
 
     # -- process handling ------------------------------------------------------
     def _spawn(self, child: Child) -> None:
@@ -119,6 +121,7 @@ class Supervisor:
             if removed:
                 log.info("deleted %d incoming media file(s) past the retention period", removed)
             sweep(self.config)
+        self.backups.tick()
         for worker in self.queue_workers:
             code = self._reap(worker)
             if code is not None:

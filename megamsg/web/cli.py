@@ -270,4 +270,8 @@ def doctor_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command group."""
+    from megamsg.web.backup_cli import backup_command, restore_command
+
+    megamsg_cli.add_command(backup_command)
+    megamsg_cli.add_command(restore_command)
     app.cli.add_command(megamsg_cli)
