@@ -6,6 +6,7 @@ other requests. Two processes keep the server up if one is being recycled.
 """
 
 import os
+from typing import Any
 
 bind = os.environ.get("MEGAMSG_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -16,3 +17,18 @@ graceful_timeout = 45  # longer than a send may wait (MEGAMSG_SEND_TIMEOUT, 30 s
 accesslog = "-"
 # Never log query strings or headers that could carry credentials.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: a clean metrics directory the workers inherit (if metrics are on)."""
+    from megamsg import metrics
+    from megamsg.config import load_config
+
+    metrics.prepare(load_config(), "web")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """prometheus_client's multiprocess bookkeeping for a worker that exited."""
+    from megamsg import metrics
+
+    metrics.mark_dead(worker.pid)

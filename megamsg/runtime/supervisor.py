@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from megamsg import keys
+from megamsg import keys, metrics
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.sweeper import sweep
@@ -101,6 +101,7 @@ class Supervisor:
         child.failures += 1
         delay = min(MAX_BACKOFF, 2 ** (child.failures - 1))
         child.next_start = now + delay
+        metrics.child_restarting(child.name)
         log.warning("%s exited with code %s; restarting in %.0fs", child.name, code, delay)
 
     # -- reconciliation --------------------------------------------------------
@@ -218,4 +219,5 @@ def main() -> None:
         log.critical("Refusing to start: %s", exc)
         sys.exit(1)
     os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
+    metrics.prepare(config, "worker")  # before the children are started: they inherit it
     sys.exit(Supervisor(config).run())

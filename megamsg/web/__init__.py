@@ -71,6 +71,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     dashboard_pages = (pages, account, instance_actions, live, session, users, webhooks, messages)
     for page in (*dashboard_pages, guide, sandbox, reference):
         app.register_blueprint(page.bp)
+    from megamsg.web import metrics_route
+
+    app.register_blueprint(metrics_route.bp)
     cli.init_app(app)
     if not maintenance:
         _announce_setup_code(app)
