@@ -42,6 +42,8 @@ format: $(VENV)/.dev-deps
 # virtualenv), libmagic1 (neonize's python-magic) and ffmpeg (audio/video through neonize) for
 # `make run`; chromium too for the browser tests, and for running /docs' code examples curl, nodejs,
 # php-cli with Laravel's HTTP client (php-illuminate-http, php-guzzlehttp-guzzle, php-curl).
+# The deploy kit's tests check deploy/ with `systemd-analyze verify` (systemd) and `nginx -t` (nginx;
+# ~2 MB, and on a machine running systemd Debian also starts it on port 80: stop it if unwanted).
 define install-missing
 	@missing=""; \
 	for pkg in $(1); do case $$pkg in \
@@ -57,6 +59,8 @@ define install-missing
 	    || missing="$$missing php-illuminate-http";; \
 	  php-guzzlehttp-guzzle) [ -f /usr/share/php/GuzzleHttp/Client.php ] || missing="$$missing php-guzzlehttp-guzzle";; \
 	  php-curl) php -r 'exit(extension_loaded("curl") ? 0 : 1);' 2>/dev/null || missing="$$missing php-curl";; \
+	  nginx) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx";; \
+	  systemd) command -v systemd-analyze >/dev/null || missing="$$missing systemd";; \
 	esac; done; \
 	if [ -z "$$missing" ]; then echo "System packages present: $(1)"; \
 	elif ! command -v apt-get >/dev/null; then echo "Please install these system packages:$$missing"; \
@@ -68,7 +72,7 @@ run-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg)
 
 system-deps:
-	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl)
+	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl nginx systemd)
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py
