@@ -5,6 +5,8 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from megamsg.ops.schedule import BackupSchedule, archives
 from megamsg.redis_conn import embedded_url, stop_embedded
 from megamsg.store import message_log
 from megamsg.store.db import connect
-from megamsg.store.schema import LATEST
+from megamsg.store.schema import LATEST, schema_version
 from megamsg.web import create_app
 from tests.backup_support import rewrite, table_digest
 from tests.conftest import auth_headers, wait_for
@@ -238,3 +240,35 @@ def test_backups_are_off_unless_a_directory_is_set(app):
     schedule = BackupSchedule(dict(app.config))
     schedule.tick()
     assert schedule.directory is None and schedule.thread is None
+
+
+def test_a_backup_before_an_upgrade_keeps_the_old_schema_and_restores_into_a_stack_that_migrates_it(
+    config_overrides, monkeypatch, tmp_path
+):
+    from tests.processes import REPO, child_env
+    from tests.test_upgrades import EARLIER, build_at
+
+    database = os.path.join(config_overrides["DATA_DIR"], "megamsg.db")
+    build_at(database, EARLIER[0], monkeypatch)
+    archive = tmp_path / "before-upgrade.tar.gz"
+    flask = os.path.join(os.path.dirname(sys.executable), "flask")
+    done = subprocess.run(
+        [flask, "--app", "app", "megamsg", "backup", str(archive)],
+        cwd=REPO,
+        env=child_env(config_overrides),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"schema version {EARLIER[0]}" in done.stdout
+    assert sorted(os.listdir(config_overrides["DATA_DIR"])) == [
+        "megamsg.db"
+    ]  # nothing migrated, no key written
+    target = tmp_path / "restored"
+    manifest = restore_backup(str(archive), str(target), None, skip_redis=True)
+    assert manifest["schema_version"] == EARLIER[0]
+    create_app({**config_overrides, "DATA_DIR": str(target)})
+    db = connect(str(target / "megamsg.db"))
+    assert schema_version(db) == LATEST
+    db.conn.close()

@@ -143,6 +143,10 @@ def _relocate_media(staging: Path, target: Path) -> None:
     """Point the messages' media paths (absolute, under the old data directory) into the new one."""
     db = sqlite3.connect(staging / DATABASE)
     try:
+        if not db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+        ).fetchone():
+            return  # a schema from before the message log
         with db:  # the stdlib connection's context manager: one transaction
             rows = db.execute("SELECT id, instance_id FROM messages WHERE media_path IS NOT NULL").fetchall()
             db.executemany(
