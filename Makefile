@@ -50,6 +50,8 @@ format: $(VENV)/.dev-deps
 # `make run`; chromium too for the browser tests, npm (Debian's nodejs comes without it) for their
 # accessibility check's axe-core, and for running /docs' code examples curl, nodejs, php-cli with
 # Laravel's HTTP client (php-illuminate-http, php-guzzlehttp-guzzle, php-curl).
+# The deploy kit's tests check deploy/ with `systemd-analyze verify` (systemd) and `nginx -t` (nginx;
+# ~2 MB, and on a machine running systemd Debian also starts it on port 80: stop it if unwanted).
 define install-missing
 	@missing=""; \
 	for pkg in $(1); do case $$pkg in \
@@ -60,11 +62,14 @@ define install-missing
 	  python3-venv) $(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv";; \
 	  curl) command -v curl >/dev/null || missing="$$missing curl";; \
 	  nodejs) command -v node >/dev/null || missing="$$missing nodejs";; \
+	  npm) command -v npm >/dev/null || missing="$$missing npm";; \
 	  php-cli) command -v php >/dev/null || missing="$$missing php-cli";; \
 	  php-illuminate-http) [ -f /usr/share/php/Illuminate/Http/Client/Factory.php ] \
 	    || missing="$$missing php-illuminate-http";; \
 	  php-guzzlehttp-guzzle) [ -f /usr/share/php/GuzzleHttp/Client.php ] || missing="$$missing php-guzzlehttp-guzzle";; \
 	  php-curl) php -r 'exit(extension_loaded("curl") ? 0 : 1);' 2>/dev/null || missing="$$missing php-curl";; \
+	  nginx) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx";; \
+	  systemd) command -v systemd-analyze >/dev/null || missing="$$missing systemd";; \
 	esac; done; \
 	if [ -z "$$missing" ]; then echo "System packages present: $(1)"; \
 	elif ! command -v apt-get >/dev/null; then echo "Please install these system packages:$$missing"; \
@@ -76,7 +81,7 @@ run-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg)
 
 system-deps:
-	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs npm php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl)
+	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs npm php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl nginx systemd)
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python bench/send_throughput.py

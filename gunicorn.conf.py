@@ -6,6 +6,7 @@ other requests. Two processes keep the server up if one is being recycled.
 """
 
 import os
+from typing import Any
 
 bind = os.environ.get("MEGAMSG_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -18,10 +19,21 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 
-def on_starting(server: object) -> None:
-    """Under `make run`'s launcher: stop gracefully if the launcher dies (kill -9 included)."""
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: a clean metrics directory (if metrics are on); under `make
+    run`'s launcher, a watch that stops gracefully if the launcher dies (kill -9 included)."""
+    from megamsg import metrics
     from megamsg.config import load_config
     from megamsg.runtime.parent_watch import stop_when_orphaned
 
-    if load_config()["STOP_WHEN_ORPHANED"]:
+    config = load_config()
+    metrics.prepare(config, "web")
+    if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """prometheus_client's multiprocess bookkeeping for a worker that exited."""
+    from megamsg import metrics
+
+    metrics.mark_dead(worker.pid)

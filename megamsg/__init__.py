@@ -5,3 +5,5 @@ queue workers), `delivery` (events and webhook jobs), `store` (SQLite). The modu
 level (config, errors, keys, Redis, phone numbers, network guard, media) are shared by all and
 import none of the subpackages.
 """
+
+__version__ = "0.1.0"

@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "MIN_INTERVAL_MS": 1000,  # pacing default per instance (README: "Pacing" says why)
     "JITTER_MS": 0,
     "SCHEDULE_HORIZON_DAYS": 30,  # how far ahead send_at may be
+    "BACKUP_DIR": None,  # scheduled backups (run by the worker supervisor) go here; None → off
+    "BACKUP_EVERY_HOURS": 24.0,
+    "BACKUP_KEEP": 7,  # archives kept in BACKUP_DIR; older ones are deleted after each new one
+    "METRICS_TOKEN": None,  # GET /metrics with "Authorization: Bearer <token>"; None → /metrics is 404
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

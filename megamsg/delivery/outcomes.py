@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from megamsg import keys
+from megamsg import keys, metrics
 from megamsg.clock import now_iso, unix_now
 from megamsg.config import process_config
 from megamsg.delivery.webhooks import publish
@@ -48,6 +48,7 @@ def apply_send_result(
         status = "failed"
     if changed:
         publish(db, config, instance, "status", status_payload(row, status, unix_now()))
+        metrics.send_finished(instance["id"], row["type"], status)
     return status
 
 

@@ -27,7 +27,7 @@ import sqlite_utils
 from rq import Retry
 from rq.job import Job
 
-from megamsg import keys, netguard
+from megamsg import keys, metrics, netguard
 from megamsg.clock import iso_ago, now_iso
 from megamsg.config import process_config
 from megamsg.delivery.webhook_attempt import AttemptResult, post, signed_headers
@@ -213,6 +213,7 @@ def _attempt(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) -
         duration_ms=result.duration_ms,
         excerpt=result.excerpt,
     )
+    metrics.webhook_attempted(status, result.duration_ms)
     log.info(
         "webhook %s attempt %d/%d to %s: %s%s",
         event_id,

@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from megamsg import keys
+from megamsg import keys, metrics
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.scheduler import queue_due
 from megamsg.delivery.sweeper import sweep
+from megamsg.ops.schedule import BackupSchedule
 from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import EXIT_LEASE_HELD, lease_holder
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.store.db import connect, migrate
+from megamsg.store.schema import SchemaTooNew
 
 log = logging.getLogger("megamsg.runtime.supervisor")
 STOP_GRACE_SECONDS = 10.0
@@ -67,6 +69,7 @@ class Supervisor:
         ]
         self.stop_requested = False
         self.next_purge = 0.0
+        self.backups = BackupSchedule(config)
 
     # -- process handling ------------------------------------------------------
     def _spawn(self, child: Child) -> None:
@@ -100,6 +103,7 @@ class Supervisor:
         child.failures += 1
         delay = min(MAX_BACKOFF, 2 ** (child.failures - 1))
         child.next_start = now + delay
+        metrics.child_restarting(child.name)
         log.warning("%s exited with code %s; restarting in %.0fs", child.name, code, delay)
 
     # -- reconciliation --------------------------------------------------------
@@ -120,6 +124,7 @@ class Supervisor:
             if removed:
                 log.info("deleted %d incoming media file(s) past the retention period", removed)
             sweep(self.config)
+        self.backups.tick()
         for worker in self.queue_workers:
             code = self._reap(worker)
             if code is not None:
@@ -216,6 +221,11 @@ def main() -> None:
     config = load_config()
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
-    migrate(config["DATABASE"])
+    try:
+        migrate(config["DATABASE"])
+    except SchemaTooNew as exc:
+        log.critical("Refusing to start: %s", exc)
+        sys.exit(1)
     os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
+    metrics.prepare(config, "worker")  # before the children are started: they inherit it
     sys.exit(Supervisor(config).run())

@@ -9,6 +9,7 @@ from pathlib import Path
 import sqlite_utils
 
 from megamsg.store.migrations import apply_migrations
+from megamsg.store.schema import refuse_newer
 
 
 def connect(path: str) -> sqlite_utils.Database:
@@ -49,9 +50,10 @@ def insert_row(db: sqlite_utils.Database, table: str, row: dict) -> int:
 
 
 def migrate(path: str) -> list[int]:
-    """Apply pending migrations to the database at path."""
+    """Apply pending migrations to the database at path (SchemaTooNew if a newer MegaMsg wrote it)."""
     db = connect(path)
     try:
+        refuse_newer(db, path)
         return apply_migrations(db)
     finally:
         db.conn.close()

@@ -4,6 +4,7 @@ Imports store, delivery and the shared modules; never the runtime (it talks to r
 """
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask
@@ -14,6 +15,12 @@ from megamsg.config import load_config
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory."""
+    from megamsg.web.maintenance import is_maintenance_command
+
+    maintenance = is_maintenance_command(sys.argv)
+    if maintenance:
+        # No secret key file is written into a data directory a restore is about to fill.
+        test_config = {"SECRET_KEY": "maintenance-command", **(test_config or {})}
     config = load_config(test_config)
     app = Flask(__name__, template_folder="../../templates", static_folder="../../static")
     app.config.update(config)
@@ -56,7 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     from megamsg.web.docs import guide, reference, sandbox
 
-    db.init_app(app)
+    db.init_app(app, migrate_now=not maintenance)
     errors.init_app(app)
     security_headers.init_app(app)
     timefmt.init_app(app)
@@ -80,8 +87,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     for page in (*dashboard_pages, guide, sandbox, reference):
         app.register_blueprint(page.bp)
+    from megamsg.web import metrics_route
+
+    app.register_blueprint(metrics_route.bp)
     cli.init_app(app)
-    _announce_setup_code(app)
+    if not maintenance:
+        _announce_setup_code(app)
     return app
 
 

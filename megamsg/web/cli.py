@@ -15,6 +15,7 @@ from megamsg.redis_conn import describe, get_redis
 from megamsg.session_state import mark_deleted
 from megamsg.store import accounts, instances
 from megamsg.store.db import connect, migrate
+from megamsg.store.schema import SchemaTooNew
 from megamsg.web.dashboard import throttle
 
 megamsg_cli = AppGroup("megamsg", help="MegaMsg administration.")
@@ -29,9 +30,18 @@ def _db() -> sqlite_utils.Database:
 
 
 @megamsg_cli.command("migrate")
-def migrate_command() -> None:
-    """Apply pending database migrations."""
-    applied = migrate(current_app.config["DATABASE"])
+@click.option("--check", is_flag=True, help="Only tell whether migrations are pending (exit 1 if so).")
+def migrate_command(check: bool) -> None:
+    """Apply pending database migrations (or, with --check, only report them)."""
+    if check:
+        from megamsg.web.migrate_check import check_migrations
+
+        check_migrations(current_app.config["DATABASE"])
+        return
+    try:
+        applied = migrate(current_app.config["DATABASE"])
+    except SchemaTooNew as exc:
+        raise click.ClickException(str(exc)) from exc
     if applied:
         click.echo(f"Applied migrations: {', '.join(map(str, applied))}")
     else:
@@ -290,4 +300,8 @@ def doctor_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command group."""
+    from megamsg.web.backup_cli import backup_command, restore_command
+
+    megamsg_cli.add_command(backup_command)
+    megamsg_cli.add_command(restore_command)
     app.cli.add_command(megamsg_cli)

@@ -4,6 +4,7 @@ import sqlite_utils
 from flask import Flask, current_app, g
 
 from megamsg.store.db import connect, migrate
+from megamsg.store.schema import SchemaTooNew
 
 
 def get_db() -> sqlite_utils.Database:
@@ -20,7 +21,12 @@ def close_db(_exc: BaseException | None = None) -> None:
         db.conn.close()
 
 
-def init_app(app: Flask) -> None:
-    """Migrate at start and close the connection after each request."""
-    migrate(app.config["DATABASE"])
+def init_app(app: Flask, migrate_now: bool = True) -> None:
+    """Migrate at start (refusing a database newer than the code) and close the connection after each request."""
+    if migrate_now:
+        try:
+            migrate(app.config["DATABASE"])
+        except SchemaTooNew as exc:
+            app.logger.critical("Refusing to start: %s", exc)
+            raise
     app.teardown_appcontext(close_db)

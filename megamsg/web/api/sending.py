@@ -1,12 +1,14 @@
 """The send pipeline on the web side: take a paced turn, record, enqueue on wa:<instance>, wait, finalise."""
 
 import math
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from megamsg import metrics
 from megamsg.delivery.outcomes import apply_send_result, cancel_if_not_started
 from megamsg.delivery.scheduler import drop_scheduled_media, iso_ms, park_scheduled_media
 from megamsg.delivery.send_jobs import enqueue_send_job, reserve, turn_iso
@@ -105,7 +107,9 @@ def wait_for_send(
 ) -> tuple[bool, str | None]:
     """Wait up to SEND_TIMEOUT; return (sent, error) with the record in its final state."""
     timeout = float(config["SEND_TIMEOUT"])
+    started = time.monotonic()
     outcome = wait_result(job, timeout)
+    metrics.send_waited(row["type"], time.monotonic() - started)
     if outcome is None:
         if cancel_if_not_started(config, row["id"]):
             error = f"WhatsApp session did not answer within {timeout:g} seconds; the message was not sent."
