@@ -288,7 +288,9 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
         with open(log_path) as log:
             return [int(d) for d in re.findall(r"exited with code 1; restarting in (\d+)s", log.read())]
 
-    delays = wait_for(lambda: len(found := restart_delays()) >= 4 and found, 40, what="four restarts")
+    delays = wait_for(
+        lambda: len(found := restart_delays()) >= 4 and found, 90, what="four restarts"
+    )  # 15 s of backoff plus four slow starts
     assert delays[:4] == [1, 2, 4, 8]  # doubling…
     assert all(delay <= MAX_BACKOFF for delay in delays)  # …up to the cap
     shown = client.get("/api/whatsapp/instance", headers=auth_headers(instance["id"], token)).get_json()
