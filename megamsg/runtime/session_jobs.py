@@ -5,6 +5,7 @@ from typing import Any
 from megamsg import keys
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
+from megamsg.runtime.feature_jobs import FEATURES
 
 _active: dict[str, Any] = {}
 
@@ -72,6 +73,8 @@ def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, 
         if action == "reconnect":
             driver.reconnect()
             return {"ok": True, "status": driver.status()}
+        if action in FEATURES:
+            return {"ok": True, **FEATURES[action](driver, params)}
         return {"ok": True, **driver.control(action, params)}
     except DriverError as exc:
         return {"ok": False, "error": str(exc), "status": driver.status()}

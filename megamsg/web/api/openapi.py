@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.web.api import request_schemas, response_schemas
+from megamsg.web.api import feature_schemas, request_schemas, response_schemas
+from megamsg.web.api.openapi_feature_paths import feature_paths
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
 from megamsg.web.api.response_schemas import OPENAPI_VERSION
@@ -36,11 +37,15 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
         "servers": [{"url": "/"}],
         "tags": [
             {"name": "messages"},
+            {
+                "name": "contacts",
+                "description": "Extensions: which numbers have WhatsApp, and the groups the linked number is in.",
+            },
             {"name": "instance"},
             {"name": "simulator", "description": SIMULATOR_NOTE},
             {"name": "meta"},
         ],
-        "paths": paths(config),
+        "paths": {**paths(config), **feature_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -61,7 +66,12 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                     request_schemas.SEND_HEADERS, "Idempotency-Key"
                 ),
             },
-            "schemas": {**response_schemas.components(), **request_schemas.components()},
+            "schemas": {
+                **response_schemas.components(),
+                **request_schemas.components(),
+                **feature_schemas.response_components(),
+                **feature_schemas.request_components(),
+            },
         },
     }
 

@@ -8,6 +8,7 @@ import time
 from megamsg.runtime.drivers.base import DriverError, NotConnected, OutgoingMessage
 from megamsg.runtime.drivers.neonize.core import LOCK_WAIT_SECONDS, STOP_GRACE_SECONDS, ClientGone
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
+from megamsg.runtime.drivers.neonize.features import NeonizeFeatures
 from megamsg.runtime.drivers.neonize.loader import load_neonize
 from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
 from megamsg.runtime.drivers.neonize.session import SessionLoop
@@ -23,7 +24,7 @@ def format_pair_code(code: str) -> str:
     return f"{letters[:4]}-{letters[4:]}"
 
 
-class NeonizeDriver(SessionLoop, EventDispatch):
+class NeonizeDriver(NeonizeFeatures, SessionLoop, EventDispatch):
     """One WhatsApp session through neonize, run in the background of a session runner."""
 
     def start(self) -> None:
