@@ -2,13 +2,18 @@
 
 import importlib
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from megamsg.delivery.events import message_payload
+from megamsg.runtime.drivers.base import OutgoingMessage
+from megamsg.runtime.drivers.neonize.events import message_event_from
 from megamsg.runtime.drivers.neonize.features import group_list, number_results
-from tests.conftest import auth_headers
+from megamsg.runtime.drivers.neonize.sending import checked_recipient, recipient_server
+from tests.conftest import auth_headers, outbox, wait_for
 
 _PROTO_DIR = str(Path(importlib.util.find_spec("neonize").submodule_search_locations[0]) / "proto")
 if _PROTO_DIR not in sys.path:
@@ -152,3 +157,91 @@ def test_neonize_joined_groups_become_id_subject_and_count():
         {"id": "120363000000000001@g.us", "subject": "Family", "participants": 0},
         {"id": "120363000000000002@g.us", "subject": "Team", "participants": 3},
     ]
+
+
+GROUP = GROUPS[1]["id"]
+SEND = "/api/whatsapp/messages/send"
+
+
+@pytest.fixture
+def private_urls(app):
+    """Webhooks to the loopback receiver are allowed (set before any worker starts)."""
+    app.config["ALLOW_PRIVATE_URLS"] = True
+
+
+def delivered(receiver, kind: str) -> list[dict]:
+    """The payloads of that type the receiver got so far."""
+    with receiver.lock:
+        bodies = [json.loads(request["body"]) for request in receiver.requests]
+    return [body for body in bodies if body["type"] == kind]
+
+
+def test_groups_send_and_receive(private_urls, client, connected_instance, scripted_receiver):
+    _, _, headers = connected_instance
+    hook = client.put("/api/whatsapp/instance/webhook", headers=headers, json={"url": scripted_receiver.url})
+    assert hook.status_code == 200
+    refused = client.post(SEND, headers=headers, json={"group_id": GROUP, "text": "anyone?"})
+    assert refused.status_code == 502 and "not in the group" in refused.get_json()["message"]
+
+    assert client.put("/api/simulator/groups", headers=headers, json={"groups": GROUPS}).status_code == 200
+    key = {**headers, "Idempotency-Key": "group-1"}
+    sent = client.post(SEND, headers=key, json={"group_id": GROUP, "text": "Hello, family"})
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    answer = sent.get_json()
+    assert (answer["to"], answer["type"], answer["status"]) == (GROUP, "text", "sent")
+    again = client.post(SEND, headers=key, json={"group_id": GROUP, "text": "Hello, family"})
+    assert again.get_json() == answer and again.headers["Idempotent-Replayed"] == "true"
+    assert [(m["to"], m["text"]) for m in outbox(client, headers)] == [(GROUP, "Hello, family")]
+    logged = client.get(f"/api/whatsapp/messages/{answer['id']}", headers=headers).get_json()["message"]
+    assert logged["to"] == GROUP and logged["status"] == "sent"
+
+    incoming = client.post(
+        "/api/simulator/incoming",
+        headers=headers,
+        json={"from": "+201234567891", "text": "Hi all", "is_group": True, "chat": GROUP},
+    )
+    assert incoming.status_code == 200
+    [payload] = wait_for(
+        lambda: delivered(scripted_receiver, "message"), 20, what="the group message webhook"
+    )
+    message = payload["message"]
+    assert (message["from"], message["is_group"], message["group_id"]) == ("201234567891", True, GROUP)
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"text": "x"}, "phone_number is required: an international number"),
+        ({"phone_number": None, "group_id": None, "text": "x"}, "phone_number is required"),
+        ({"phone_number": "+201234567890", "group_id": GROUP, "text": "x"}, "group_id cannot be given with"),
+        ({"group_id": "201234567890@s.whatsapp.net", "text": "x"}, "group_id must be a WhatsApp group id"),
+        ({"group_id": 120363000000000001, "text": "x"}, "group_id must be a string"),
+        ({"group_id": GROUP}, "text is required"),
+    ],
+)
+def test_group_sends_are_validated(client, make_instance, body, message):
+    instance, token = make_instance()
+    answer = client.post(SEND, headers=auth_headers(instance["id"], token), json=body)
+    assert answer.status_code == 422 and answer.get_json()["message"].startswith(message)
+
+
+@pytest.mark.parametrize(
+    "to, user, server",
+    [("+20 123-456-7890", "201234567890", "s.whatsapp.net"), (GROUP, GROUP.split("@")[0], "g.us")],
+)
+def test_neonize_recipient_of_a_number_or_a_group(to, user, server):
+    message = OutgoingMessage(id="m1", to=to, type="text", text="Hi")
+    assert (checked_recipient(message), recipient_server(message)) == (user, server)
+
+
+def test_neonize_group_message_carries_the_group_and_the_sender():
+    sender, group = _jid("201234567891"), _jid("120363000000000001", "g.us")
+    source = P.MessageSource(Chat=group, Sender=sender, IsFromMe=False, IsGroup=True)
+    ev = P.Message(
+        Info=P.MessageInfo(ID="3EB0GRP", Pushname="Ann", Timestamp=1714650000, MessageSource=source)
+    )
+    ev.Message.conversation = "Hi all"
+    event = message_event_from(P.Message.FromString(ev.SerializePartialToString()))
+    assert (event["from"], event["is_group"], event["chat"]) == ("201234567891", True, GROUP)
+    payload = message_payload({"wa_id": "3EB0GRP"}, event)
+    assert (payload["message"]["group_id"], payload["message"]["from"]) == (GROUP, "201234567891")

@@ -141,7 +141,7 @@ def test_incoming_message_payload(
     for key, value in expected.items():
         assert message[key] == value, key
     extra = set(message) - {"id", "from", "push_name", "text", "timestamp", "is_group", "type"}
-    assert extra == ({"chat"} if incoming.get("is_group") else set()) | (
+    assert extra == ({"chat", "group_id"} if incoming.get("is_group") else set()) | (
         {"media"} if incoming.get("media") else set()
     )
     if incoming.get("media"):

@@ -113,6 +113,7 @@ class SimulatorDriver(SimulatorFeatures, Driver):
             failure = self.redis.getdel(keys.simulator(self.instance_id, "fail_next"))
             if failure:
                 raise DriverError(f"WhatsApp refused the message: {as_text(failure)}")
+            self.refuse_unknown_group(message.to)
             entry = {
                 "id": message.id,
                 "to": message.to,

@@ -8,6 +8,7 @@ from redis import Redis
 
 from megamsg import keys
 from megamsg.redis_conn import as_text
+from megamsg.runtime.drivers.base import DriverError
 
 
 class SimulatorFeatures:
@@ -45,6 +46,11 @@ class SimulatorFeatures:
     def has_group(self, group_id: str) -> bool:
         """Whether the simulated phone is in that group."""
         return bool(self.redis.hexists(keys.simulator(self.instance_id, "groups"), group_id))
+
+    def refuse_unknown_group(self, to: str) -> None:
+        """WhatsApp refuses a send to a group the phone is not in."""
+        if to.endswith("@g.us") and not self.has_group(to):
+            raise DriverError(f"WhatsApp refused the message: this number is not in the group {to}.")
 
     def _control_declare_numbers(self, params: dict[str, Any]) -> dict[str, Any]:
         """Declare numbers on WhatsApp (or not)."""

@@ -1,5 +1,6 @@
 """Schemas of the endpoints beyond the contract's send: number checks, groups (requests and answers)."""
 
+from megamsg.web.api.group_ids import GROUP_ID_PATTERN, GROUP_ID_PROBLEM, group_id
 from megamsg.web.api.request_schemas import FORMATS, PATTERN_PROBLEMS, phone
 from megamsg.web.api.schema_parts import nullable, obj, ok, string
 from megamsg.web.validation import RequestSchema
@@ -9,18 +10,11 @@ MAX_SIMULATED_NUMBERS = 1000
 MAX_SIMULATED_GROUPS = 100
 MAX_SUBJECT = 100
 MAX_PARTICIPANTS = 1024
-GROUP_ID_PATTERN = r"^[0-9]{5,40}(-[0-9]{5,20})?@g\.us$"
-GROUP_ID_PROBLEM = "must be a WhatsApp group id such as 120363012345678901@g.us."
 
 
 def _request(schema: dict, messages: dict[tuple[str, str], str] | None = None) -> RequestSchema:
     patterns = {**PATTERN_PROBLEMS, GROUP_ID_PATTERN: GROUP_ID_PROBLEM}
     return RequestSchema(schema, formats=FORMATS, patterns=patterns, messages=messages)
-
-
-def group_id(description: str) -> dict:
-    """A WhatsApp group id ("…@g.us")."""
-    return string(description, pattern=GROUP_ID_PATTERN, examples=["120363012345678901@g.us"])
 
 
 CHECK_NUMBERS = _request(

@@ -83,6 +83,11 @@ MESSAGE = _event(
                 "examples": ["text"],
             },
             "chat": {**NULLABLE_STRING, "description": "Group messages only: the group's id."},
+            "group_id": {
+                **NULLABLE_STRING,
+                "description": "Group messages only: the group's id (the same as chat); from is the sender.",
+                "examples": ["120363012345678901@g.us"],
+            },
             "sender_lid": {
                 "type": "string",
                 "description": "Only when WhatsApp did not reveal the sender's number: their LID (…@lid).",

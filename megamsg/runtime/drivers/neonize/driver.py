@@ -10,7 +10,7 @@ from megamsg.runtime.drivers.neonize.core import LOCK_WAIT_SECONDS, STOP_GRACE_S
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
 from megamsg.runtime.drivers.neonize.features import NeonizeFeatures
 from megamsg.runtime.drivers.neonize.loader import load_neonize
-from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
+from megamsg.runtime.drivers.neonize.sending import checked_recipient, recipient_server, send_call
 from megamsg.runtime.drivers.neonize.session import SessionLoop
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class NeonizeDriver(NeonizeFeatures, SessionLoop, EventDispatch):
             raise NotConnected(self._status)
         number = checked_recipient(message)
         nz = load_neonize()
-        call = send_call(attempt.client, nz.build_jid(number), message)
+        call = send_call(attempt.client, nz.build_jid(number, recipient_server(message)), message)
         if call is None:
             raise DriverError(f"Message type {message.type!r} cannot be sent.")
         try:
