@@ -121,7 +121,10 @@ def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(
     for request in scripted_receiver.requests:
         assert request["headers"]["Content-Type"] == "application/json"
         assert request["headers"]["User-Agent"] == "MegaMsg-Webhook/1"
-        assert verify_signature(hooked["webhook_secret"], request) == message_payload()
+        assert verify_signature(hooked["webhook_secret"], request) == {
+            **message_payload(),
+            "instance_id": hooked["id"],
+        }
     gaps = [
         b["at"] - a["at"]
         for a, b in zip(scripted_receiver.requests, scripted_receiver.requests[1:], strict=False)
@@ -319,7 +322,8 @@ def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_
     assert selected["id"].startswith("msg_") and selected["id"] != test["id"]
 
     body = json.loads(selected["payload"])
-    assert list(body) == ["type", "status", "timestamp"] and body["type"] == "status"
+    assert list(body) == ["type", "instance_id", "status", "timestamp"] and body["type"] == "status"
+    assert body["instance_id"] == instance["id"]
     with pytest.raises(ValueError):
         record_event(db, instance, "message", {"type": "status"})
     with pytest.raises(ValueError):

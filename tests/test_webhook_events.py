@@ -124,12 +124,13 @@ INCOMING = [
 def test_incoming_message_payload(
     private_urls, client, connected_instance, receiver, case, incoming, expected
 ):
-    _, _, headers = connected_instance
+    instance, _, headers = connected_instance
     set_webhook(client, headers, receiver.url)
     injected = client.post("/api/simulator/incoming", headers=headers, json=incoming)
     assert injected.status_code == 200, injected.get_data(as_text=True)
     [payload] = wait_for(lambda: receiver.of_type("message"), 15, what="message webhook")
-    assert set(payload) == {"type", "message", "timestamp"}
+    assert set(payload) == {"type", "instance_id", "message", "timestamp"}
+    assert payload["instance_id"] == instance["id"]
     iso(payload["timestamp"])  # ISO 8601
     message = payload["message"]
     assert message["id"] == injected.get_json()["id"]
@@ -140,7 +141,7 @@ def test_incoming_message_payload(
     for key, value in expected.items():
         assert message[key] == value, key
     extra = set(message) - {"id", "from", "push_name", "text", "timestamp", "is_group", "type"}
-    assert extra == ({"chat"} if incoming.get("is_group") else set()) | (
+    assert extra == ({"chat", "group_id"} if incoming.get("is_group") else set()) | (
         {"media"} if incoming.get("media") else set()
     )
     if incoming.get("media"):
@@ -154,7 +155,7 @@ def test_incoming_message_payload(
 
 
 def test_sent_message_status_events_and_log(private_urls, client, connected_instance, receiver):
-    _, _, headers = connected_instance
+    instance, _, headers = connected_instance
     set_webhook(client, headers, receiver.url)
     sent = client.post(
         "/api/whatsapp/messages/send", headers=headers, json={"phone_number": "+201234567890", "text": "x"}
@@ -173,6 +174,7 @@ def test_sent_message_status_events_and_log(private_urls, client, connected_inst
     assert [e["status"]["status"] for e in events] == ["sent", "delivered", "read"]
     for event in events:
         assert event["status"]["id"] == message_id and event["status"]["to"] == "+201234567890"
+        assert event["instance_id"] == instance["id"]
         assert isinstance(event["status"]["timestamp"], int)
     logged = client.get(f"/api/whatsapp/messages/{message_id}", headers=headers).get_json()["message"]
     assert logged["status"] == "read"
@@ -180,7 +182,7 @@ def test_sent_message_status_events_and_log(private_urls, client, connected_inst
 
 
 def test_session_events(private_urls, client, db, connected_instance, receiver):
-    _, _, headers = connected_instance
+    instance, _, headers = connected_instance
     # The scan's own "connected" event is stored (undelivered: no URL yet) before we subscribe.
     wait_for(
         lambda: db.execute("SELECT count(*) FROM webhook_events WHERE kind = 'session'").fetchone()[0], 15
@@ -193,6 +195,7 @@ def test_session_events(private_urls, client, db, connected_instance, receiver):
         {"status": "disconnected", "phone_number": "+201000000001"},
         {"status": "connected", "phone_number": "+201000000001"},
     ]
+    assert {e["instance_id"] for e in events} == {instance["id"]}
 
 
 def test_no_message_lost_while_the_events_worker_is_down(private_urls, app, client, make_instance, receiver):

@@ -83,6 +83,7 @@ def message_payload(row: dict, event: dict[str, Any]) -> dict[str, Any]:
     }
     if event.get("is_group"):
         message["chat"] = event.get("chat")
+        message["group_id"] = event.get("chat")  # the issue-13 name; chat stays for existing receivers
     if event.get("sender_lid"):
         message["sender_lid"] = event["sender_lid"]  # only when WhatsApp did not reveal the number
     if event.get("media"):

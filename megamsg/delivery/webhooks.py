@@ -59,7 +59,8 @@ def _record(db: sqlite_utils.Database, instance: dict, kind: str, payload: dict)
     """Store the event; return its id and the status it was stored with."""
     if kind not in KINDS:
         raise ValueError(f"unknown webhook event kind {kind!r}")
-    body = {"type": kind, **payload}
+    # instance_id beside type: one receiver can serve many instances (the caller's own key wins).
+    body = {"type": kind, "instance_id": instance["id"], **payload}
     if body["type"] != kind:
         raise ValueError(f"payload type {body['type']!r} does not match kind {kind!r}")
     body.setdefault("timestamp", now_iso())

@@ -6,6 +6,7 @@ from megamsg import keys
 from megamsg.pacing import mark_departure, wait_for_turn
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
+from megamsg.runtime.feature_jobs import FEATURES
 
 _active: dict[str, Any] = {}
 
@@ -80,6 +81,8 @@ def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, 
         if action == "reconnect":
             driver.reconnect()
             return {"ok": True, "status": driver.status()}
+        if action in FEATURES:
+            return {"ok": True, **FEATURES[action](driver, params)}
         return {"ok": True, **driver.control(action, params)}
     except DriverError as exc:
         return {"ok": False, "error": str(exc), "status": driver.status()}

@@ -104,6 +104,14 @@ class Driver(ABC):
     def forget(self) -> None:  # noqa: B027 - optional hook: most drivers keep nothing else
         """After stop(), for a deleted instance: remove whatever the driver keeps outside the session store."""
 
+    def check_numbers(self, numbers: list[str]) -> list[dict[str, Any]]:
+        """Per E.164 number, in order: {"phone_number", "on_whatsapp", "wa_id" (JID or None)}."""
+        raise DriverError("This WhatsApp driver cannot check numbers.")
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The groups the linked number is in: [{"id": "…@g.us", "subject", "participants": int}]."""
+        raise DriverError("This WhatsApp driver cannot list groups.")
+
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Simulator-only actions (scan, incoming, receipt, disconnect, …)."""
         raise DriverError("This action is only available with the simulator driver.")

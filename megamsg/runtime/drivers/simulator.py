@@ -17,11 +17,12 @@ from megamsg import keys
 from megamsg.ids import new_message_id
 from megamsg.redis_conn import as_text, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, EventSink, NotConnected, OutgoingMessage
+from megamsg.runtime.drivers.simulator_features import SimulatorFeatures
 
 OUTBOX_LIMIT = 1000
 
 
-class SimulatorDriver(Driver):
+class SimulatorDriver(SimulatorFeatures, Driver):
     """Simulated WhatsApp session for one instance."""
 
     def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:
@@ -112,6 +113,7 @@ class SimulatorDriver(Driver):
             failure = self.redis.getdel(keys.simulator(self.instance_id, "fail_next"))
             if failure:
                 raise DriverError(f"WhatsApp refused the message: {as_text(failure)}")
+            self.refuse_unknown_group(message.to)
             entry = {
                 "id": message.id,
                 "to": message.to,

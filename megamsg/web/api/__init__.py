@@ -2,9 +2,20 @@
 
 from flask import Blueprint
 
-from megamsg.web.api import account, delivery_control, instance, messages, openapi, simulator, webhook
+from megamsg.web.api import (
+    account,
+    contacts,
+    delivery_control,
+    instance,
+    messages,
+    openapi,
+    simulator,
+    simulator_features,
+    webhook,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 CHILDREN = [instance.bp, webhook.bp, messages.bp, simulator.bp, openapi.bp, account.bp, delivery_control.bp]
+CHILDREN += [contacts.bp, simulator_features.bp]
 for child in CHILDREN:
     bp.register_blueprint(child)

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.web.api import openapi_account, request_schemas, response_schemas
+from megamsg.web.api import feature_schemas, openapi_account, request_schemas, response_schemas
+from megamsg.web.api.openapi_feature_paths import feature_paths
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
 from megamsg.web.api.response_schemas import OPENAPI_VERSION
@@ -36,12 +37,16 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
         "servers": [{"url": "/"}],
         "tags": [
             {"name": "messages"},
+            {
+                "name": "contacts",
+                "description": "Extensions: which numbers have WhatsApp, and the groups the linked number is in.",
+            },
             {"name": "instance"},
             {"name": "simulator", "description": SIMULATOR_NOTE},
             {"name": "meta"},
             {"name": openapi_account.TAG, "description": openapi_account.TAG_DESCRIPTION},
         ],
-        "paths": {**paths(config), **openapi_account.paths()},
+        "paths": {**paths(config), **feature_paths(), **openapi_account.paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -67,6 +72,8 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                 **response_schemas.components(),
                 **request_schemas.components(),
                 **openapi_account.schemas(),
+                **feature_schemas.response_components(),
+                **feature_schemas.request_components(),
             },
         },
     }

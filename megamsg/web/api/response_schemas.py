@@ -4,6 +4,7 @@ from megamsg.delivery.webhook_config import EVENT_KINDS
 from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS
 from megamsg.session_state import STATUSES
 from megamsg.store.message_log import STATUS_RANK
+from megamsg.web.api.group_ids import RECIPIENT_PATTERN
 from megamsg.web.api.request_schemas import TYPES
 from megamsg.web.api.schema_parts import nullable, obj, ok, ref, string
 
@@ -42,7 +43,7 @@ def _message_schemas() -> dict[str, dict]:
         "id": common["id"],
         "wa_id": nullable(string("WhatsApp's id, once sent.")),
         "direction": {"const": "out"},
-        "to": string("Recipient.", pattern=E164_PATTERN),
+        "to": string("Recipient: a number, or a group id.", pattern=RECIPIENT_PATTERN),
         "type": {"enum": list(TYPES)},
         "text": nullable(string("The text (null for media messages).")),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},
@@ -89,7 +90,7 @@ def _message_schemas() -> dict[str, dict]:
 def _send_schemas() -> dict[str, dict]:
     """The send endpoint's answers."""
     answer = {
-        "to": string("The recipient, normalised.", pattern=E164_PATTERN),
+        "to": string("The recipient, normalised (or the group id).", pattern=RECIPIENT_PATTERN),
         "type": {"enum": list(TYPES)},
         "id": string("The message id (GET /api/whatsapp/messages/{message_id}).", minLength=1),
         "ignored_fields": {
@@ -193,7 +194,7 @@ def components() -> dict[str, dict]:
         "OutboxEntry": obj(
             {
                 "id": string(minLength=1),
-                "to": string(pattern=E164_PATTERN),
+                "to": string(pattern=RECIPIENT_PATTERN),
                 "type": {"enum": list(TYPES)},
                 "text": NULLABLE_STRING,
                 "caption": NULLABLE_STRING,

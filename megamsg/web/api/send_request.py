@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from typing import Any
 
-from megamsg.phone import normalise_phone
 from megamsg.web.api.request_schemas import KNOWN_SEND_FIELDS, NOT_APPLICABLE, SEND, SEND_TYPES
+from megamsg.web.api.send_target import check_target, recipient
 
 
 @dataclass
@@ -26,6 +26,7 @@ class SendRequest:
 
 def validate_send(body: dict[str, Any]) -> SendRequest:
     """Check the body against the contract; raise ApiError(422) naming the first bad field."""
+    check_target(body)
     SEND.check(body)
     kind = body.get("type") or "text"
     SEND_TYPES[kind].check(body)
@@ -37,7 +38,7 @@ def validate_send(body: dict[str, Any]) -> SendRequest:
         for field in ("text", "media", "caption", "mime_type", "file_name")
     }
     return SendRequest(
-        to=normalise_phone(body["phone_number"]),
+        to=recipient(body),
         type=kind,
         **kept,
         ptt=bool(body.get("ptt")),

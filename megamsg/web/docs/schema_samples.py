@@ -32,7 +32,7 @@ NAMED = {
     "timestamp": "2026-05-02T12:00:00+00:00",
 }
 # Optional properties a sample still shows (the others are left out, as a minimal request would).
-OPTIONAL_SHOWN = {"push_name", "events", "text"}
+OPTIONAL_SHOWN = {"push_name", "events", "text", "phone_number"}  # phone_number: or group_id
 # For enums: the value a sample prefers when the enum has it (else its first value).
 PREFERRED = ("connected", "sent", "delivered", "text")
 BY_FORMAT = {"date-time": "2026-05-02T12:00:00+00:00", "phone": "+201234567890"}

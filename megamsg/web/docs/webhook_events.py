@@ -20,15 +20,21 @@ DELIVERED_AT = {
     "examples": ["2026-05-02T12:00:00+00:00"],
 }
 NULLABLE_STRING = {"type": ["string", "null"]}
+INSTANCE_ID = {
+    "type": "string",
+    "description": "The instance the event came from, so one receiver can serve many instances.",
+    "examples": ["inst_5c1f0e9a8b7d6c5e4f3a2b1c"],
+}
 
 
 def _event(kind: str, key: str, inner: dict[str, Any]) -> dict[str, Any]:
-    """{"type": kind, key: inner, "timestamp": …}."""
+    """{"type": kind, "instance_id": …, key: inner, "timestamp": …}."""
     return {
         "type": "object",
-        "required": ["type", key, "timestamp"],
+        "required": ["type", "instance_id", key, "timestamp"],
         "properties": {
             "type": {"const": kind, "description": "The event type."},
+            "instance_id": INSTANCE_ID,
             key: inner,
             "timestamp": DELIVERED_AT,
         },
@@ -77,6 +83,11 @@ MESSAGE = _event(
                 "examples": ["text"],
             },
             "chat": {**NULLABLE_STRING, "description": "Group messages only: the group's id."},
+            "group_id": {
+                **NULLABLE_STRING,
+                "description": "Group messages only: the group's id (the same as chat); from is the sender.",
+                "examples": ["120363012345678901@g.us"],
+            },
             "sender_lid": {
                 "type": "string",
                 "description": "Only when WhatsApp did not reveal the sender's number: their LID (…@lid).",

@@ -8,8 +8,9 @@ import time
 from megamsg.runtime.drivers.base import DriverError, NotConnected, OutgoingMessage
 from megamsg.runtime.drivers.neonize.core import LOCK_WAIT_SECONDS, STOP_GRACE_SECONDS, ClientGone
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
+from megamsg.runtime.drivers.neonize.features import NeonizeFeatures
 from megamsg.runtime.drivers.neonize.loader import load_neonize
-from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
+from megamsg.runtime.drivers.neonize.sending import checked_recipient, recipient_server, send_call
 from megamsg.runtime.drivers.neonize.session import SessionLoop
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def format_pair_code(code: str) -> str:
     return f"{letters[:4]}-{letters[4:]}"
 
 
-class NeonizeDriver(SessionLoop, EventDispatch):
+class NeonizeDriver(NeonizeFeatures, SessionLoop, EventDispatch):
     """One WhatsApp session through neonize, run in the background of a session runner."""
 
     def start(self) -> None:
@@ -89,7 +90,7 @@ class NeonizeDriver(SessionLoop, EventDispatch):
             raise NotConnected(self._status)
         number = checked_recipient(message)
         nz = load_neonize()
-        call = send_call(attempt.client, nz.build_jid(number), message)
+        call = send_call(attempt.client, nz.build_jid(number, recipient_server(message)), message)
         if call is None:
             raise DriverError(f"Message type {message.type!r} cannot be sent.")
         try:

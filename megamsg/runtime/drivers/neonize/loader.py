@@ -14,7 +14,7 @@ class Neonize:
     NewClient: Callable[..., Any]
     NeonizeError: type[Exception]
     DeviceProps: Any  # a generated protobuf class (neonize ships no type information)
-    build_jid: Callable[[str], Any]
+    build_jid: Callable[..., Any]  # (user, server="s.whatsapp.net")
     handlers: dict[type, str]  # event class → kind; each kind needs an EventDispatch handler
 
 

@@ -11,7 +11,8 @@ from megamsg.runtime.drivers.neonize.core import GoClient
 
 def checked_recipient(message: OutgoingMessage) -> str:
     """The recipient's digits, once the message has what its type needs (DriverError otherwise)."""
-    number = re.sub(r"\D", "", message.to or "")
+    group = (message.to or "").endswith("@g.us")
+    number = message.to.split("@", 1)[0] if group else re.sub(r"\D", "", message.to or "")
     if not number:
         raise DriverError("The recipient must be a phone number such as +201234567890.")
     kind = message.type
@@ -26,6 +27,11 @@ def checked_recipient(message: OutgoingMessage) -> str:
                 f"Sending {kind} needs {' and '.join(missing)} on the server (e.g. apt-get install ffmpeg)."
             )
     return number
+
+
+def recipient_server(message: OutgoingMessage) -> str:
+    """The JID server of the message's recipient: a group or a phone number."""
+    return "g.us" if (message.to or "").endswith("@g.us") else "s.whatsapp.net"
 
 
 def send_call(client: GoClient, jid: Any, message: OutgoingMessage) -> Callable[[], Any] | None:

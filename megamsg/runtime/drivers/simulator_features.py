@@ -1,0 +1,70 @@
+"""The simulator's answers beyond sending: which numbers are on WhatsApp, which groups the phone is in."""
+
+import json
+import threading
+from typing import Any
+
+from redis import Redis
+
+from megamsg import keys
+from megamsg.redis_conn import as_text
+from megamsg.runtime.drivers.base import DriverError
+
+
+class SimulatorFeatures:
+    """Mixin of SimulatorDriver: number checks and groups, declared through control actions."""
+
+    instance_id: str
+    redis: Redis
+    _lock: threading.RLock
+
+    def _require_connected(self) -> None:
+        raise NotImplementedError
+
+    def check_numbers(self, numbers: list[str]) -> list[dict[str, Any]]:
+        """Every number is on WhatsApp unless declared otherwise (POST /api/simulator/numbers)."""
+        with self._lock:
+            self._require_connected()
+            digits = [number.lstrip("+") for number in numbers]
+            declared = self.redis.hmget(keys.simulator(self.instance_id, "numbers"), digits) if digits else []
+        results = []
+        for number, user, flag in zip(numbers, digits, declared, strict=True):
+            on = flag is None or as_text(flag) == "1"
+            results.append(
+                {"phone_number": number, "on_whatsapp": on, "wa_id": f"{user}@s.whatsapp.net" if on else None}
+            )
+        return results
+
+    def groups(self) -> list[dict[str, Any]]:
+        """The groups declared with POST /api/simulator/groups, by id."""
+        with self._lock:
+            self._require_connected()
+            raw = self.redis.hgetall(keys.simulator(self.instance_id, "groups"))
+        groups = [json.loads(as_text(value)) for value in raw.values()]
+        return sorted(groups, key=lambda group: group["id"])
+
+    def has_group(self, group_id: str) -> bool:
+        """Whether the simulated phone is in that group."""
+        return bool(self.redis.hexists(keys.simulator(self.instance_id, "groups"), group_id))
+
+    def refuse_unknown_group(self, to: str) -> None:
+        """WhatsApp refuses a send to a group the phone is not in."""
+        if to.endswith("@g.us") and not self.has_group(to):
+            raise DriverError(f"WhatsApp refused the message: this number is not in the group {to}.")
+
+    def _control_declare_numbers(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Declare numbers on WhatsApp (or not)."""
+        flag = "1" if params["on_whatsapp"] else "0"
+        mapping = {number.lstrip("+"): flag for number in params["phone_numbers"]}
+        self.redis.hset(keys.simulator(self.instance_id, "numbers"), mapping=mapping)
+        return {"count": len(mapping)}
+
+    def _control_declare_groups(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replace the groups the simulated phone is in."""
+        name = keys.simulator(self.instance_id, "groups")
+        pipe = self.redis.pipeline()
+        pipe.delete(name)
+        for group in params["groups"]:
+            pipe.hset(name, group["id"], json.dumps(group))
+        pipe.execute()
+        return {"count": len(params["groups"])}

@@ -1,0 +1,13 @@
+"""Requests beyond sending that the web asks a runner's driver to answer (number checks, groups, …)."""
+
+from collections.abc import Callable
+from typing import Any
+
+from megamsg.runtime.drivers.base import Driver
+
+Feature = Callable[[Driver, dict[str, Any]], dict[str, Any]]
+
+FEATURES: dict[str, Feature] = {
+    "check_numbers": lambda driver, params: {"results": driver.check_numbers(list(params["phone_numbers"]))},
+    "groups": lambda driver, _params: {"groups": driver.groups()},
+}
