@@ -55,6 +55,7 @@ def main() -> None:
         MEGAMSG_DATA_DIR=data_dir,
         MEGAMSG_WHATSAPP_DRIVER="simulator",
         MEGAMSG_RATE_LIMIT_PER_MINUTE="0",
+        MEGAMSG_MIN_INTERVAL_MS="0",  # the stack's own speed, not the pacing that protects a number
         MEGAMSG_BIND=f"127.0.0.1:{port}",
     )
     os.environ.update(env)
