@@ -221,6 +221,8 @@ PAGES = [
     Page("message-out", message_page("out")),
     Page("message-in", message_page("in")),
     Page("users", path("/users")),
+    Page("api-keys", path("/account/keys")),
+    Page("audit-log", path("/account/audit")),
     Page("user-disable", user_page("/disable")),
     Page("user-reset-password", user_page("/reset-password")),
     Page("not-found", path("/instances/no-such-instance"), status=404),
@@ -321,7 +323,11 @@ def contexts(browser, sites) -> Iterator[Callable[[str, int, str], Any]]:
         context.close()
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
+# Light at both widths in `make test`; dark at both widths with the slow tests (CI runs both).
+@pytest.mark.parametrize(
+    "scheme",
+    [pytest.param(scheme, marks=pytest.mark.slow) if scheme == "dark" else scheme for scheme in SCHEMES],
+)
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("row", PAGES, ids=[row.name for row in PAGES])
 def test_page_layout_and_accessibility(row, width, scheme, sites, contexts):
