@@ -2,22 +2,27 @@
 
 from flask import Flask, Response
 
-# Pages load their scripts and styles from this server only. Inline style attributes stay allowed
-# (server-drawn QR codes and small layout touches); inline script does not.
-DASHBOARD_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def policy(frame_ancestors: str) -> str:
+    """A policy under which pages load and talk to this server only, and run no inline script."""
+    # Inline style attributes stay allowed: Swagger UI, its highlighter and server-drawn QR codes.
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        )
     )
-)
+
+
+DASHBOARD_POLICY = policy("'none'")
 
 
 def add_security_headers(response: Response) -> Response:
