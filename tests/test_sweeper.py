@@ -41,6 +41,8 @@ def test_stale_pending_webhook_events_are_queued_again(app, db, make_instance):
     assert requeue_stale_webhook_events(dict(app.config)) == 1
     client = redis.Redis.from_url(app.config["REDIS_URL"])
     name = keys.webhook_queue(app.config, instance["id"])
-    queued = [job_id.decode() for job_id in client.lrange(f"rq:queue:{name}", 0, -1)]
-    args = [client.hget(f"rq:job:{job_id}", "description").decode() for job_id in queued]
+    # Every job on the instance's webhook queue, whether still waiting or already taken by a worker.
+    hashes = [key for key in client.scan_iter("rq:job:*") if key.count(b":") == 2]
+    jobs = [key for key in hashes if client.hget(key, "origin") == name.encode()]
+    args = [(client.hget(key, "description") or b"").decode() for key in jobs]
     assert any(old in description for description in args) and not any(new in d for d in args)
