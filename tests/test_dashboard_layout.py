@@ -323,12 +323,15 @@ def contexts(browser, sites) -> Iterator[Callable[[str, int, str], Any]]:
         context.close()
 
 
-# Light at both widths in `make test`; dark at both widths with the slow tests (CI runs both).
+# Phone width in light in `make test`; the other three views with the slow tests (CI runs both).
 @pytest.mark.parametrize(
     "scheme",
     [pytest.param(scheme, marks=pytest.mark.slow) if scheme == "dark" else scheme for scheme in SCHEMES],
 )
-@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize(
+    "width",
+    [pytest.param(width, marks=pytest.mark.slow) if width != 390 else width for width in WIDTHS],
+)
 @pytest.mark.parametrize("row", PAGES, ids=[row.name for row in PAGES])
 def test_page_layout_and_accessibility(row, width, scheme, sites, contexts):
     site = sites["fresh" if row.who == "fresh" else "main"]

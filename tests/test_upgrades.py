@@ -105,6 +105,7 @@ def shape(path: str) -> dict:
     return result
 
 
+@pytest.mark.slow  # a database per earlier schema version, each filled and upgraded
 @pytest.mark.parametrize("version", EARLIER)
 def test_every_earlier_schema_migrates_to_the_latest_keeping_its_data(version, tmp_path, monkeypatch):
     path = str(tmp_path / "old.db")
