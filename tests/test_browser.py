@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from megamsg.store.db import connect
 from megamsg.store.setup_code import ensure_setup_code
@@ -53,7 +54,8 @@ def test_first_run_setup_create_instance_and_link_with_simulator(page, live_serv
 
     page.click("text=Simulate scan")
     page.wait_for_function("() => document.querySelector('#status').dataset.status === 'connected'")
-    assert "+201000000000" in page.inner_text("#linked")
+    # The chip (instances.js) and the linked number (instance.js) come from two polls: wait for both.
+    expect(page.locator("#linked")).to_contain_text("+201000000000")
     assert page.is_hidden("#qr-block")
 
     with page.expect_navigation():
