@@ -43,7 +43,7 @@ BAD_BODIES = [
     (
         SEND_PATH,
         {"phone_number": PHONE, "type": ""},
-        "type must be one of: text, image, audio, video, document.",
+        "type must be one of: text, image, audio, video, document, location, reaction.",
     ),
     (SEND_PATH, {"phone_number": PHONE, "type": None}, "text is required when type is text."),
     (SEND_PATH, {"phone_number": PHONE, "text": None}, "text is required when type is text."),

@@ -21,7 +21,7 @@ State a driver publishes through EventSink.state (any subset of the keys):
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -54,13 +54,17 @@ class OutgoingMessage:
 
     id: str  # MegaMsg's message id
     to: str  # E.164 with "+", e.g. "+201234567890"
-    type: str  # text | image | audio | video | document
+    type: str  # text | image | audio | video | document | location | reaction
     text: str | None = None
     caption: str | None = None
     media: bytes | None = None
     mime_type: str | None = None
     file_name: str | None = None
     ptt: bool = False
+    # {"reply_to": {"id", "from_me", "chat", "sender", "type", "text"}} for a quoted reply; a location
+    # has {"location": {"latitude", "longitude", "name", "address"}}; a reaction {"reaction": {"id",
+    # "from_me", "chat", "sender", "emoji"}} ("id" is WhatsApp's id of the message pointed at).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class Driver(ABC):

@@ -11,6 +11,18 @@ from megamsg.redis_conn import as_text
 from megamsg.runtime.drivers.base import DriverError
 
 
+def outbox_details(details: dict[str, Any]) -> dict[str, Any]:
+    """What the outbox shows of a sent message's details: the quoted id, the location, the reaction."""
+    shown: dict[str, Any] = {}
+    if details.get("reply_to"):
+        shown["reply_to"] = details["reply_to"]["id"]
+    if details.get("location"):
+        shown["location"] = details["location"]
+    if details.get("reaction"):
+        shown["reaction"] = {"message_id": details["reaction"]["id"], "emoji": details["reaction"]["emoji"]}
+    return shown
+
+
 class SimulatorFeatures:
     """Mixin of SimulatorDriver: number checks and groups, declared through control actions."""
 

@@ -9,6 +9,7 @@ from megamsg.phone import normalise_phone
 from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api.group_ids import GROUP_ID_PATTERN, GROUP_ID_PROBLEM, group_id
 from megamsg.web.api.schema_parts import nullable, obj, ref, string
+from megamsg.web.api.send_kinds import EXTRA_TYPES, REPLY_TO, location_variant, reaction_variant
 from megamsg.web.api.send_time import parse_send_at
 from megamsg.web.validation import RequestSchema
 
@@ -25,6 +26,8 @@ NOT_APPLICABLE = {
     "audio": ("caption", "mime_type", "file_name"),
     "video": ("mime_type", "file_name"),
     "document": (),
+    "location": (),
+    "reaction": ("reply_to",),  # WhatsApp quotes no message in a reaction
 }
 
 LISTED_STATUSES = (
@@ -180,7 +183,12 @@ SEND = _request(
         {
             "phone_number": phone("Recipient (or give group_id instead)."),
             "group_id": group_id("Extension: the group to send to, instead of phone_number (exactly one)."),
-            "type": {"enum": [*TYPES, None], "default": "text", "description": "null means text."},
+            "type": {
+                "enum": [*TYPES, *EXTRA_TYPES, None],
+                "default": "text",
+                "description": "null means text; location and reaction are extensions.",
+            },
+            "reply_to": REPLY_TO,
             "async": _boolean("Answer 202 at once; the outcome follows as a status webhook."),
             "send_at": nullable(
                 string(
@@ -204,7 +212,12 @@ RECIPIENT_CHOICES = [
     {"required": ["phone_number"], "not": {"required": ["group_id"]}},
     {"required": ["group_id"], "not": {"required": ["phone_number"]}},
 ]
-SEND_TYPES = {"text": _text_variant(), **{kind: _media_variant(kind) for kind in MEDIA_TYPES}}
+SEND_TYPES = {
+    "text": _text_variant(),
+    **{kind: _media_variant(kind) for kind in MEDIA_TYPES},
+    "location": _request(*location_variant(NOT_ALLOWED)),
+    "reaction": _request(*reaction_variant(NOT_ALLOWED, NOT_BLANK)),
+}
 KNOWN_SEND_FIELDS = frozenset(SEND.schema["properties"]).union(
     *(variant.schema["properties"] for variant in SEND_TYPES.values())
 )
