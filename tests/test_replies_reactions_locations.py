@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
+from megamsg.runtime.drivers.neonize.features import read_call
 from megamsg.runtime.drivers.neonize.message_builders import context_info, quoted_event
 from megamsg.runtime.drivers.neonize.protos import proto
 from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
@@ -328,3 +329,149 @@ def test_neonizes_own_quote_builder_reads_our_quoted_messages_as_we_do():
         assert E2E.ContextInfo.FromString(bytes.fromhex(theirs)) == E2E.ContextInfo.FromString(
             bytes.fromhex(ours)
         )
+
+
+# --- read receipts and presence (item 7) -------------------------------------------------------------
+
+
+def activity(client, headers) -> list[dict]:
+    """What the simulated network was told besides messages, without the times."""
+    items = client.get("/api/simulator/activity", headers=headers).get_json()["activity"]
+    return [{key: value for key, value in item.items() if key != "at"} for item in items]
+
+
+def test_read_receipts_and_presence_reach_the_simulated_network(client, connected_instance):
+    _, _, headers = connected_instance
+    incoming = arrived(client, headers, "Are you there?")
+    read = client.post(f"/api/whatsapp/messages/{incoming['message_id']}/read", headers=headers)
+    assert read.status_code == 200, read.get_data(as_text=True)
+    assert read.get_json() == {
+        "ok": True,
+        "id": incoming["message_id"],
+        "wa_id": incoming["id"],
+        "status": "read",
+    }
+    again = client.post(f"/api/whatsapp/messages/{incoming['id']}/read", headers=headers)
+    assert again.status_code == 200
+    logged = client.get(f"/api/whatsapp/messages/{incoming['id']}", headers=headers).get_json()["message"]
+    assert logged["status"] == "read" and [step["status"] for step in logged["history"]] == [
+        "received",
+        "read",
+    ]
+
+    for state in ("typing", "recording", "paused"):
+        shown = client.post(
+            "/api/whatsapp/presence",
+            headers=headers,
+            json={"phone_number": "+20 123 456 7890", "state": state},
+        )
+        assert shown.status_code == 200 and shown.get_json() == {"ok": True, "to": PEER, "state": state}
+    unknown_group = client.post(
+        "/api/whatsapp/presence", headers=headers, json={"group_id": GROUP, "state": "typing"}
+    )
+    assert unknown_group.status_code == 502 and "not in the group" in unknown_group.get_json()["message"]
+    assert activity(client, headers) == [
+        {"kind": "read", "message_id": incoming["id"], "chat": PEER},
+        {"kind": "read", "message_id": incoming["id"], "chat": PEER},
+        {"kind": "presence", "to": PEER, "state": "typing"},
+        {"kind": "presence", "to": PEER, "state": "recording"},
+        {"kind": "presence", "to": PEER, "state": "paused"},
+    ]
+
+    sent = _send(client, headers, {"phone_number": PEER, "text": "Yes"}).get_json()
+    ours = client.post(f"/api/whatsapp/messages/{sent['id']}/read", headers=headers)
+    assert ours.status_code == 422 and ours.get_json()["message"].startswith("Only incoming messages")
+    assert client.post("/api/simulator/disconnect", headers=headers).status_code == 200
+    for answer in (
+        client.post(f"/api/whatsapp/messages/{incoming['id']}/read", headers=headers),
+        client.post(
+            "/api/whatsapp/presence", headers=headers, json={"phone_number": PEER, "state": "typing"}
+        ),
+    ):
+        assert answer.status_code == 502 and "not connected" in answer.get_json()["message"]
+    assert len(activity(client, headers)) == 5
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"state": "typing"}, "phone_number is required"),
+        ({"phone_number": PEER}, "state is required."),
+        ({"phone_number": PEER, "state": "online"}, "state must be one of: typing, recording, paused."),
+        ({"phone_number": "12", "state": "typing"}, "phone_number "),
+        ({"phone_number": PEER, "group_id": GROUP, "state": "typing"}, "group_id cannot be given with"),
+        ({"group_id": "x@g.us", "state": "typing"}, "group_id must be a WhatsApp group id"),
+    ],
+)
+def test_presence_is_validated(client, make_instance, body, message):
+    instance, token = make_instance()
+    answer = client.post("/api/whatsapp/presence", headers=auth_headers(instance["id"], token), json=body)
+    assert answer.status_code == 422 and answer.get_json()["message"].startswith(message)
+
+
+def test_marking_an_unknown_message_read_is_404(client, make_instance):
+    instance, token = make_instance()
+    answer = client.post(
+        "/api/whatsapp/messages/3EB0NOTHERE/read", headers=auth_headers(instance["id"], token)
+    )
+    assert answer.status_code == 404
+    assert answer.get_json() == {"ok": False, "message": "No message with that id on this instance."}
+
+
+@pytest.mark.parametrize(
+    "message, chat, sender",
+    [
+        (
+            {"id": "3EB0IN", "chat": PEER, "sender": PEER},
+            "201234567890@s.whatsapp.net",
+            "201234567890@s.whatsapp.net",
+        ),
+        ({"id": "3EB0IN", "chat": GROUP, "sender": "+201111111111"}, GROUP, "201111111111@s.whatsapp.net"),
+    ],
+    ids=["chat", "group"],
+)
+def test_neonize_read_receipt_names_the_chat_and_the_sender(message, chat, sender):
+    client = RecordingClient()
+    read_call(client, message, "READ")()
+    [(name, args, kwargs)] = client.calls
+    assert (name, args, kwargs["receipt"]) == ("mark_read", ("3EB0IN",), "READ")
+    assert [f"{kwargs[key].User}@{kwargs[key].Server}" for key in ("chat", "sender")] == [chat, sender]
+    assert not kwargs["chat"].IsEmpty and _roundtrip(kwargs["chat"]) == kwargs["chat"]
+
+
+PRESENCE_CHECK = """
+import json
+from megamsg.runtime.drivers.neonize.features import PRESENCE_STATES, presence_call
+from megamsg.runtime.drivers.neonize.loader import load_neonize
+load_neonize()
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia, ReceiptType
+calls = []
+class Client:
+    def send_chat_presence(self, jid, state, media):
+        calls.append([f"{jid.User}@{jid.Server}", state.name, media.name])
+for state in PRESENCE_STATES:
+    presence_call(Client(), "+201234567890", state, ChatPresence, ChatPresenceMedia)()
+print("@@" + json.dumps({"calls": calls, "read": ReceiptType.READ.value.decode()}))
+"""
+
+
+def test_neonize_presence_uses_neonizes_own_enums():
+    result = subprocess.run(
+        [sys.executable, "-c", PRESENCE_CHECK],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("@@"))
+    chat = "201234567890@s.whatsapp.net"
+    assert json.loads(line[2:]) == {
+        "calls": [
+            [chat, "CHAT_PRESENCE_COMPOSING", "CHAT_PRESENCE_MEDIA_TEXT"],
+            [chat, "CHAT_PRESENCE_COMPOSING", "CHAT_PRESENCE_MEDIA_AUDIO"],
+            [chat, "CHAT_PRESENCE_PAUSED", "CHAT_PRESENCE_MEDIA_TEXT"],
+        ],
+        "read": "read",
+    }

@@ -116,6 +116,14 @@ class Driver(ABC):
         """The groups the linked number is in: [{"id": "…@g.us", "subject", "participants": int}]."""
         raise DriverError("This WhatsApp driver cannot list groups.")
 
+    def mark_read(self, message: dict[str, Any]) -> None:
+        """Send a read receipt for an incoming message: {"id" (WhatsApp's), "chat", "sender"}."""
+        raise DriverError("This WhatsApp driver cannot mark messages read.")
+
+    def send_presence(self, to: str, state: str) -> None:
+        """Show typing / recording (or stop: paused) in the chat with to (a number or a group id)."""
+        raise DriverError("This WhatsApp driver cannot send presence.")
+
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Simulator-only actions (scan, incoming, receipt, disconnect, …)."""
         raise DriverError("This action is only available with the simulator driver.")

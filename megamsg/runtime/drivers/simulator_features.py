@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from typing import Any
 
 from redis import Redis
@@ -21,6 +22,9 @@ def outbox_details(details: dict[str, Any]) -> dict[str, Any]:
     if details.get("reaction"):
         shown["reaction"] = {"message_id": details["reaction"]["id"], "emoji": details["reaction"]["emoji"]}
     return shown
+
+
+ACTIVITY_LIMIT = 1000
 
 
 class SimulatorFeatures:
@@ -63,6 +67,27 @@ class SimulatorFeatures:
         """WhatsApp refuses a send to a group the phone is not in."""
         if to.endswith("@g.us") and not self.has_group(to):
             raise DriverError(f"WhatsApp refused the message: this number is not in the group {to}.")
+
+    def _record_activity(self, entry: dict[str, Any]) -> None:
+        """Keep what the simulated network was told besides messages (GET /api/simulator/activity)."""
+        name = keys.simulator(self.instance_id, "activity")
+        pipe = self.redis.pipeline()
+        pipe.rpush(name, json.dumps({**entry, "at": time.time()}))
+        pipe.ltrim(name, -ACTIVITY_LIMIT, -1)
+        pipe.execute()
+
+    def mark_read(self, message: dict[str, Any]) -> None:
+        """The simulated network gets a read receipt for an incoming message."""
+        with self._lock:
+            self._require_connected()
+            self._record_activity({"kind": "read", "message_id": message["id"], "chat": message["chat"]})
+
+    def send_presence(self, to: str, state: str) -> None:
+        """The simulated network gets a typing / recording / paused indicator."""
+        with self._lock:
+            self._require_connected()
+            self.refuse_unknown_group(to)
+            self._record_activity({"kind": "presence", "to": to, "state": state})
 
     def _control_declare_numbers(self, params: dict[str, Any]) -> dict[str, Any]:
         """Declare numbers on WhatsApp (or not)."""

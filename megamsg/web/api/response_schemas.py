@@ -66,7 +66,7 @@ def _message_schemas() -> dict[str, dict]:
         "type": common["type"],
         "text": string("The text, or the media's caption (empty string if none)."),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},
-        "status": {"const": "received"},
+        "status": {"enum": ["received", "read"], "description": "read once marked read through the API."},
         "push_name": NULLABLE_STRING,
         "is_group": {"type": "boolean"},
         "chat": nullable(string("Group id for group messages.")),
