@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
+from megamsg.runtime.drivers.neonize.events import message_event_from
 from megamsg.runtime.drivers.neonize.features import read_call
 from megamsg.runtime.drivers.neonize.message_builders import context_info, quoted_event
 from megamsg.runtime.drivers.neonize.protos import proto
@@ -475,3 +476,230 @@ def test_neonize_presence_uses_neonizes_own_enums():
         ],
         "read": "read",
     }
+
+
+# --- incoming replies, locations, reactions, edits and deletions (item 8) ----------------------------
+
+
+@pytest.fixture
+def private_urls(app):
+    """Webhooks to the loopback receiver are allowed (set before any worker starts)."""
+    app.config["ALLOW_PRIVATE_URLS"] = True
+
+
+def delivered_messages(receiver) -> list[dict]:
+    """The "message" payloads the receiver got so far, by WhatsApp id."""
+    with receiver.lock:
+        bodies = [json.loads(request["body"]) for request in receiver.requests]
+    return {body["message"]["id"]: body["message"] for body in bodies if body["type"] == "message"}
+
+
+def test_incoming_replies_locations_reactions_edits_and_deletions(
+    private_urls, client, connected_instance, scripted_receiver
+):
+    _, _, headers = connected_instance
+    hook = client.put("/api/whatsapp/instance/webhook", headers=headers, json={"url": scripted_receiver.url})
+    assert hook.status_code == 200
+    original = arrived(client, headers, "See you at 5")
+    ours = _send(client, headers, {"phone_number": PEER, "text": "OK"}).get_json()
+    injected = [
+        {"type": "text", "text": "Make it 6", "reply_to": original["message_id"]},
+        {
+            "type": "location",
+            "latitude": 30.0444,
+            "longitude": 31.2357,
+            "name": "Tahrir Square",
+            "address": "Cairo",
+        },
+        {"type": "reaction", "message_id": ours["id"], "emoji": "❤️", "from_me": True},
+        {"type": "reaction", "message_id": ours["id"], "emoji": "", "from_me": True},
+        {"type": "edited", "message_id": original["id"], "text": "See you at 6"},
+        {"type": "deleted", "message_id": "3EB0NOTINLOG"},
+    ]
+    ids = []
+    for body in injected:
+        answer = client.post("/api/simulator/incoming", headers=headers, json={"from": PEER, **body})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        ids.append(answer.get_json()["id"])
+    got = wait_for(
+        lambda: (found := delivered_messages(scripted_receiver)) and all(i in found for i in ids) and found,
+        30,
+        what="the six webhooks",
+    )
+    reply, place, reaction, unreaction, edit, deletion = (got[i] for i in ids)
+    assert (reply["type"], reply["text"]) == ("text", "Make it 6")
+    assert reply["reply_to"] == {"id": original["id"], "message_id": original["message_id"]}
+    assert place["type"] == "location" and place["text"] == "30.0444,31.2357 (Tahrir Square, Cairo)"
+    assert place["location"] == {
+        "latitude": 30.0444,
+        "longitude": 31.2357,
+        "name": "Tahrir Square",
+        "address": "Cairo",
+    }
+    assert (reaction["type"], reaction["text"]) == ("reaction", "❤️")
+    assert reaction["reaction"] == {"id": ours["id"], "message_id": ours["id"], "emoji": "❤️"}
+    assert unreaction["reaction"]["emoji"] == "" and "reply_to" not in reaction
+    assert (edit["type"], edit["text"]) == ("edited", "See you at 6")
+    assert edit["edited"] == {
+        "id": original["id"],
+        "message_id": original["message_id"],
+        "text": "See you at 6",
+    }
+    assert deletion["type"] == "deleted" and deletion["deleted"] == {"id": "3EB0NOTINLOG", "message_id": None}
+
+    logged = client.get("/api/whatsapp/messages?direction=in&limit=10", headers=headers).get_json()[
+        "messages"
+    ]
+    by_wa_id = {message["wa_id"]: message for message in logged}
+    assert by_wa_id[ids[0]]["reply_to"] == reply["reply_to"]
+    assert by_wa_id[ids[1]]["location"] == place["location"]
+    assert by_wa_id[ids[2]]["reaction"] == reaction["reaction"] and by_wa_id[ids[2]]["type"] == "reaction"
+    assert by_wa_id[ids[4]]["edited"] == edit["edited"]
+    assert by_wa_id[ids[5]]["deleted"] == deletion["deleted"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            {"type": "reaction", "emoji": "👍"},
+            "message_id is required for a reaction, an edit or a deletion.",
+        ),
+        ({"type": "reaction", "message_id": "3EB0A"}, 'emoji is required for a reaction ("" removes it).'),
+        ({"type": "edited", "message_id": "3EB0A"}, "text is required for type text (and edited)."),
+        ({"type": "deleted"}, "message_id is required for a reaction, an edit or a deletion."),
+        ({"type": "location", "latitude": 30}, "longitude is required with latitude."),
+        ({"type": "location", "latitude": 99, "longitude": 1}, "latitude must be between -90 and 90."),
+        ({"type": "text", "text": "x", "reply_to": ""}, "reply_to must not be empty."),
+    ],
+)
+def test_injected_incoming_extras_are_validated(client, make_instance, body, message):
+    instance, token = make_instance()
+    answer = client.post(
+        "/api/simulator/incoming", headers=auth_headers(instance["id"], token), json={"from": PEER, **body}
+    )
+    assert answer.status_code == 422 and answer.get_json() == {"ok": False, "message": message}
+
+
+def _incoming(fill, *, chat=None, is_edit=False):
+    """A MessageEv from 201234567890 after the callback's bytes round trip."""
+    sender = _jid("201234567890")
+    source = P.MessageSource(Chat=chat or sender, Sender=sender, IsFromMe=False, IsGroup=chat is not None)
+    ev = P.Message(
+        Info=P.MessageInfo(ID="3EB0NEW", Pushname="Ann", Timestamp=1714650000, MessageSource=source),
+        IsEdit=is_edit,
+    )
+    fill(ev.Message)
+    return P.Message.FromString(ev.SerializePartialToString())
+
+
+def _reaction(emoji):
+    def fill(message):
+        message.reactionMessage.key.ID = "3EB0OLD"
+        message.reactionMessage.key.fromMe = True
+        message.reactionMessage.key.remoteJID = "201234567890@s.whatsapp.net"
+        message.reactionMessage.text = emoji
+
+    return fill
+
+
+def _revoke(message):
+    message.protocolMessage.type = E2E.ProtocolMessage.REVOKE
+    message.protocolMessage.key.ID = "3EB0OLD"
+
+
+def _edit_unwrapped(message):
+    # whatsmeow's UnwrapRaw: IsEdit, and the MESSAGE_EDIT protocol message as the content.
+    message.protocolMessage.type = E2E.ProtocolMessage.MESSAGE_EDIT
+    message.protocolMessage.key.ID = "3EB0OLD"
+    message.protocolMessage.editedMessage.conversation = "Fixed"
+
+
+def _edit_wrapped(message):
+    _edit_unwrapped(message.editedMessage.message)
+
+
+def _location(message):
+    message.locationMessage.degreesLatitude = 30.0444
+    message.locationMessage.degreesLongitude = 31.2357
+    message.locationMessage.address = "Cairo"
+
+
+def _reply(message):
+    message.extendedTextMessage.text = "Make it 6"
+    info = message.extendedTextMessage.contextInfo
+    info.stanzaID, info.participant = "3EB0OLD", "201000000001@s.whatsapp.net"
+    info.quotedMessage.conversation = "See you at 5"
+
+
+def _image_reply(message):
+    message.imageMessage.caption = "This one"
+    message.imageMessage.contextInfo.stanzaID = "3EB0OLD"
+    message.imageMessage.contextInfo.participant = "123456789@lid"
+
+
+@pytest.mark.parametrize(
+    "ev, kind, text, details",
+    [
+        (
+            _incoming(_reaction("👍")),
+            "reaction",
+            "👍",
+            {"reaction": {"id": "3EB0OLD", "from_me": True, "emoji": "👍"}},
+        ),
+        (
+            _incoming(_reaction("")),
+            "reaction",
+            "",
+            {"reaction": {"id": "3EB0OLD", "from_me": True, "emoji": ""}},
+        ),
+        (_incoming(_revoke), "deleted", "", {"deleted": {"id": "3EB0OLD"}}),
+        (
+            _incoming(_edit_unwrapped, is_edit=True),
+            "edited",
+            "Fixed",
+            {"edited": {"id": "3EB0OLD", "text": "Fixed"}},
+        ),
+        (_incoming(_edit_wrapped), "edited", "Fixed", {"edited": {"id": "3EB0OLD", "text": "Fixed"}}),
+        (
+            _incoming(_location),
+            "location",
+            "30.0444,31.2357 (Cairo)",
+            {"location": {"latitude": 30.0444, "longitude": 31.2357, "name": None, "address": "Cairo"}},
+        ),
+        (_incoming(_reply), "text", "Make it 6", {"reply_to": {"id": "3EB0OLD", "from": "201000000001"}}),
+        (_incoming(_image_reply), "image", "This one", {"reply_to": {"id": "3EB0OLD", "from": None}}),
+    ],
+    ids=[
+        "reaction",
+        "reaction-removed",
+        "deleted",
+        "edited",
+        "edited-wrapped",
+        "location",
+        "reply",
+        "image-reply",
+    ],
+)
+def test_neonize_incoming_kinds_carry_their_fields(ev, kind, text, details):
+    event = message_event_from(ev)
+    assert (event["type"], event["text"], event["from"], event["wa_id"]) == (
+        kind,
+        text,
+        "201234567890",
+        "3EB0NEW",
+    )
+    extra = {
+        key: event[key] for key in ("reply_to", "location", "reaction", "edited", "deleted") if key in event
+    }
+    assert extra == details
+
+
+def test_a_reaction_in_a_group_keeps_its_group_and_sender():
+    event = message_event_from(_incoming(_reaction("🎉"), chat=_jid("120363000000000001", "g.us")))
+    assert (event["type"], event["chat"], event["from"], event["is_group"]) == (
+        "reaction",
+        GROUP,
+        "201234567890",
+        True,
+    )

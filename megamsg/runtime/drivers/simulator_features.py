@@ -27,6 +27,39 @@ def outbox_details(details: dict[str, Any]) -> dict[str, Any]:
 ACTIVITY_LIMIT = 1000
 
 
+def incoming_text(params: dict[str, Any]) -> str:
+    """The event's text: the text or caption; a reaction's emoji; a location's coordinates and label."""
+    kind = params.get("type")
+    if kind == "reaction":
+        return str(params.get("emoji") or "")
+    if kind == "location" and params.get("latitude") is not None:
+        label = ", ".join(part for part in (params.get("name"), params.get("address")) if part)
+        coordinates = f"{params['latitude']},{params['longitude']}"
+        return f"{coordinates} ({label})" if label else coordinates
+    if kind == "deleted":
+        return ""
+    return str(params.get("text") or params.get("caption") or "")
+
+
+def incoming_details(params: dict[str, Any]) -> dict[str, Any]:
+    """The event fields of an injected reply, location, reaction, edit or deletion (as neonize's)."""
+    kind, target = params.get("type"), params.get("message_id")
+    details: dict[str, Any] = {}
+    if params.get("reply_to"):
+        details["reply_to"] = {"id": params["reply_to"], "from": None}
+    if kind == "location" and params.get("latitude") is not None:
+        details["location"] = {
+            name: params.get(name) for name in ("latitude", "longitude", "name", "address")
+        }
+    elif kind == "reaction":
+        details["reaction"] = {"id": target, "from_me": bool(params.get("from_me")), "emoji": params["emoji"]}
+    elif kind == "edited":
+        details["edited"] = {"id": target, "text": params.get("text") or ""}
+    elif kind == "deleted":
+        details["deleted"] = {"id": target}
+    return details
+
+
 class SimulatorFeatures:
     """Mixin of SimulatorDriver: number checks and groups, declared through control actions."""
 

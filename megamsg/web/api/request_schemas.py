@@ -9,7 +9,14 @@ from megamsg.phone import normalise_phone
 from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api.group_ids import GROUP_ID_PATTERN, GROUP_ID_PROBLEM, group_id
 from megamsg.web.api.schema_parts import nullable, obj, ref, string
-from megamsg.web.api.send_kinds import EXTRA_TYPES, REPLY_TO, location_variant, reaction_variant
+from megamsg.web.api.send_kinds import (
+    EXTRA_TYPES,
+    INCOMING_EXTRA_TYPES,
+    REPLY_TO,
+    incoming_extras,
+    location_variant,
+    reaction_variant,
+)
 from megamsg.web.api.send_time import parse_send_at
 from megamsg.web.validation import RequestSchema
 
@@ -300,12 +307,13 @@ SCAN = _request(
     )
 )
 
+INCOMING_EXTRAS, INCOMING_CONDITIONS, INCOMING_MESSAGES = incoming_extras(NOT_BLANK)
 INCOMING = _request(
     obj(
         {
             "from": phone("Sender."),
             "push_name": nullable(string(maxLength=MAX_PUSH_NAME)),
-            "type": {"enum": list(INCOMING_TYPES), "default": "text"},
+            "type": {"enum": [*INCOMING_TYPES, *INCOMING_EXTRA_TYPES], "default": "text"},
             "text": nullable(string("The text, or the media's caption.", maxLength=MAX_TEXT)),
             "caption": nullable(string(maxLength=MAX_INCOMING_CAPTION)),
             "is_group": {"type": "boolean", "default": False},
@@ -314,16 +322,20 @@ INCOMING = _request(
             "file_name": nullable(string(maxLength=MAX_FILE_NAME)),
             "id": nullable(string("WhatsApp id to use (random when absent).", maxLength=MAX_WA_ID)),
             "media": nullable(string("Media bytes.", pattern=BASE64_PATTERN, contentEncoding="base64")),
+            **INCOMING_EXTRAS,
         },
         ["from"],
         strict=False,
-        # type defaults to text, which needs a text.
-        **{
-            "if": {"properties": {"type": {"const": "text"}}},
-            "then": {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
-        },
+        allOf=[
+            # type defaults to text, which needs a text.
+            {
+                "if": {"properties": {"type": {"const": "text"}}},
+                "then": {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+            },
+            *INCOMING_CONDITIONS,
+        ],
     ),
-    {("text", "required"): "text is required for type text."},
+    {("text", "required"): "text is required for type text (and edited).", **INCOMING_MESSAGES},
 )
 
 RECEIPT = _request(

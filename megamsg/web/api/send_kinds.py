@@ -85,3 +85,45 @@ def reaction_variant(not_allowed: dict, not_blank: str) -> tuple[dict, dict]:
     }
     schema = obj(properties, ["type", "message_id", "emoji"], strict=False, title="Reaction")
     return schema, messages
+
+
+INCOMING_EXTRA_TYPES = ("reaction", "edited", "deleted")
+
+
+def _when(kind: str | list[str], required: list[str], properties: dict | None = None) -> dict:
+    """A schema branch: when type is kind (or one of them), these fields are required."""
+    kinds = {"enum": kind} if isinstance(kind, list) else {"const": kind}
+    then: dict = {"required": required}
+    if properties:
+        then["properties"] = properties
+    return {"if": {"required": ["type"], "properties": {"type": kinds}}, "then": then}
+
+
+def incoming_extras(not_blank: str) -> tuple[dict, list[dict], dict]:
+    """The simulator's injected replies, locations, reactions, edits and deletions: properties, conditions, messages."""
+    referred = "The message it is about: WhatsApp's id (or MegaMsg's) of a message of the log."
+    location, _ = location_variant({"type": "null"})
+    properties = {
+        "reply_to": nullable(string("WhatsApp's id (or MegaMsg's) of the message it quotes.", minLength=1)),
+        "message_id": message_ref(referred, not_blank),
+        "emoji": string("The reaction's emoji; empty: the reaction was removed.", maxLength=MAX_EMOJI),
+        "from_me": {"type": "boolean", "description": "The reaction is to a message this instance sent."},
+        **{name: location["properties"][name] for name in ("latitude", "longitude", "name", "address")},
+    }
+    conditions = [
+        _when(["reaction", "edited", "deleted"], ["message_id"]),
+        _when("reaction", ["emoji"]),
+        _when("edited", ["text"], {"text": {"type": "string", "minLength": 1}}),
+        # A location with only a text stays valid (as before coordinates were fields); the two go together.
+        {
+            "if": {"anyOf": [{"required": ["latitude"]}, {"required": ["longitude"]}]},
+            "then": {"required": ["latitude", "longitude"]},
+        },
+    ]
+    messages = {
+        ("message_id", "required"): "message_id is required for a reaction, an edit or a deletion.",
+        ("emoji", "required"): 'emoji is required for a reaction ("" removes it).',
+        ("latitude", "required"): "latitude is required with longitude.",
+        ("longitude", "required"): "longitude is required with latitude.",
+    }
+    return properties, conditions, messages
