@@ -15,7 +15,8 @@ from megamsg.runtime.drivers.neonize.features import read_call
 from megamsg.runtime.drivers.neonize.message_builders import context_info, quoted_event
 from megamsg.runtime.drivers.neonize.protos import proto
 from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
-from tests.conftest import auth_headers, outbox, wait_for
+from megamsg.store import message_log
+from tests.conftest import auth_headers, login, outbox, wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 P = proto("Neonize_pb2")
@@ -90,6 +91,17 @@ def test_replies_reactions_and_locations_reach_the_simulated_network(client, con
     assert logged["message"]["location"]["name"] == "Tahrir Square" and logged["message"]["status"] == "sent"
     logged = client.get(f"/api/whatsapp/messages/{reacted.get_json()['id']}", headers=headers).get_json()
     assert logged["message"]["reaction"]["emoji"] == "👍" and logged["message"]["type"] == "reaction"
+
+    # A scheduled reply still quotes its message when the scheduler queues it (the log carries it).
+    soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+    later = _send(
+        client, headers, {"phone_number": PEER, "text": "Later", "reply_to": incoming["id"], "send_at": soon}
+    )
+    assert later.status_code == 202 and later.get_json()["status"] == "scheduled"
+    left = wait_for(
+        lambda: [m for m in outbox(client, headers) if m["text"] == "Later"], 30, what="the scheduled reply"
+    )
+    assert left[0]["reply_to"] == incoming["id"]
 
     assert client.post("/api/simulator/disconnect", headers=headers).status_code == 200
     offline = _send(client, headers, {**reaction, "emoji": "❤️"})
@@ -703,3 +715,32 @@ def test_a_reaction_in_a_group_keeps_its_group_and_sender():
         "201234567890",
         True,
     )
+
+
+def test_the_dashboard_detail_shows_a_messages_details(client, db, make_instance):
+    instance, _ = make_instance(owner_email="owner@example.com")
+    login(client, "owner@example.com")
+    quoted, _ = message_log.record_incoming(
+        db,
+        instance["id"],
+        {"wa_id": "3EB0Q", "peer": PEER, "type": "text", "text": "Where?", "wa_timestamp": 1},
+    )
+    details = {
+        "reply_to": {"id": "3EB0Q", "message_id": quoted["id"]},
+        "location": {"latitude": 30.0444, "longitude": 31.2357, "name": "Tahrir Square", "address": None},
+    }
+    row, _ = message_log.record_incoming(
+        db,
+        instance["id"],
+        {
+            "wa_id": "3EB0L",
+            "peer": PEER,
+            "type": "location",
+            "text": "",
+            "wa_timestamp": 2,
+            "details": json.dumps(details),
+        },
+    )
+    html = client.get(f"/instances/{instance['id']}/messages/{row['id']}").get_data(as_text=True)
+    assert "Replies to" in html and f"/instances/{instance['id']}/messages/{quoted['id']}" in html
+    assert "30.0444, 31.2357 · Tahrir Square" in html
