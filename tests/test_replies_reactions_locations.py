@@ -578,7 +578,7 @@ def test_incoming_replies_locations_reactions_edits_and_deletions(
             "message_id is required for a reaction, an edit or a deletion.",
         ),
         ({"type": "reaction", "message_id": "3EB0A"}, 'emoji is required for a reaction ("" removes it).'),
-        ({"type": "edited", "message_id": "3EB0A"}, "text is required for type text (and edited)."),
+        ({"type": "edited", "message_id": "3EB0A"}, "text is required for types text and edited."),
         ({"type": "deleted"}, "message_id is required for a reaction, an edit or a deletion."),
         ({"type": "location", "latitude": 30}, "longitude is required with latitude."),
         ({"type": "location", "latitude": 99, "longitude": 1}, "latitude must be between -90 and 90."),

@@ -335,7 +335,7 @@ INCOMING = _request(
             *INCOMING_CONDITIONS,
         ],
     ),
-    {("text", "required"): "text is required for type text (and edited).", **INCOMING_MESSAGES},
+    {("text", "required"): "text is required for types text and edited.", **INCOMING_MESSAGES},
 )
 
 RECEIPT = _request(
