@@ -225,9 +225,6 @@ SEND_TYPES = {
     "location": _request(*location_variant(NOT_ALLOWED)),
     "reaction": _request(*reaction_variant(NOT_ALLOWED, NOT_BLANK)),
 }
-KNOWN_SEND_FIELDS = frozenset(SEND.schema["properties"]).union(
-    *(variant.schema["properties"] for variant in SEND_TYPES.values())
-)
 
 LIST_QUERY = _request(
     obj(
