@@ -8,6 +8,10 @@ Events a driver emits through EventSink.emit are plain JSON-able dicts:
    "text": str (caption for media, "" when none), "timestamp": int (Unix seconds),
    "media": None | {"mime_type": str, "file_name": str | None, "size": int}}
   Media bytes, when the driver downloaded them, go separately: emit(event, media=bytes).
+  Optional keys (issue 13): "reply_to": {"id", "from"} on a reply; "location": {"latitude",
+  "longitude", "name", "address"}; type "reaction" with "reaction": {"id", "from_me", "emoji"},
+  "edited" with "edited": {"id", "text"}, "deleted" with "deleted": {"id"} ("id": WhatsApp's id
+  of the message referred to).
 - {"kind": "receipt", "wa_ids": [str, …], "status": "delivered|read|played",
    "timestamp": int (Unix seconds), "chat": str}
 - {"kind": "session", "status": "connected|disconnected|logged_out", "phone_number": str | None}
