@@ -146,9 +146,14 @@ def test_replies_reactions_and_locations_are_validated(client, make_instance, bo
     assert answer.get_json()["ok"] is False and answer.get_json()["message"].startswith(message)
 
 
-def test_a_reaction_must_be_sent_to_the_chat_of_its_message(client, connected_instance):
-    _, _, headers = connected_instance
-    incoming = arrived(client, headers, "Hi")
+def test_a_reaction_must_be_sent_to_the_chat_of_its_message_and_a_reply_to_a_sent_one(
+    client, db, make_instance
+):
+    instance, token = make_instance()
+    headers = auth_headers(instance["id"], token)
+    incoming, _ = message_log.record_incoming(
+        db, instance["id"], {"wa_id": "3EB0HI", "peer": PEER, "type": "text", "text": "Hi", "wa_timestamp": 1}
+    )
     wrong = _send(
         client, headers, {**REACTION, "phone_number": "+201111111111", "message_id": incoming["id"]}
     )
@@ -165,7 +170,8 @@ def test_a_reaction_must_be_sent_to_the_chat_of_its_message(client, connected_in
     assert early.status_code == 422 and early.get_json()["message"] == (
         "reply_to names a message that has not reached WhatsApp (status: scheduled)."
     )
-    assert outbox(client, headers) == []
+    count = db.execute("SELECT count(*) FROM messages WHERE instance_id = ?", [instance["id"]]).fetchone()[0]
+    assert count == 2  # the incoming and the scheduled message: the refused sends recorded nothing
 
 
 # --- neonize: the calls and protobufs a reply, a location and a reaction become ---------------------
