@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from megamsg.runtime.drivers.neonize.core import (
+    LIFECYCLE_LOCK,
     LOCK_WAIT_SECONDS,
     STOP_GRACE_SECONDS,
     Attempt,
@@ -207,7 +208,7 @@ class SessionLoop(NeonizeCore):
 
     def _begin_attempt(self) -> Attempt | None:
         """Start client.connect() in its own thread, holding the lock while Go registers it."""
-        with self._lock:
+        with self._lock, LIFECYCLE_LOCK:
             if self._stopping.is_set():
                 return None
             if self._client is None:
@@ -246,7 +247,8 @@ class SessionLoop(NeonizeCore):
             with self._state_lock:
                 if self._live is attempt:
                     self._live = None
-            attempt.client.stop()
+            with LIFECYCLE_LOCK:
+                attempt.client.stop()
         except Exception:
             log.exception("Stopping the WhatsApp client failed")
         finally:
