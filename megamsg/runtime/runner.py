@@ -31,10 +31,13 @@ class Runner:
         self.sessions: dict[str, HostedSession] = {}
         self.leaving: list[HostedSession] = []  # removed, still finishing their last job
         self.lock = threading.Lock()
+        self.stopping = False
 
     def assign(self, instance_ids: set[str]) -> None:
         """Start sessions for new instances, end those no longer assigned (gracefully)."""
         with self.lock:
+            if self.stopping:
+                return  # a late assignment while every session ends
             for instance_id in sorted(set(self.sessions) - instance_ids):
                 log.info("no longer hosting %s; ending its session", instance_id)
                 session = self.sessions.pop(instance_id)
@@ -50,6 +53,7 @@ class Runner:
     def stop(self) -> None:
         """End every session at once, each finishing its job in progress; wait for them."""
         with self.lock:
+            self.stopping = True
             everyone = [*self.sessions.values(), *self.leaving]
             for session in everyone:
                 session.remove()

@@ -4,6 +4,7 @@ Each hosted session lives in a thread of its own, so one that fails to start, lo
 crashes ends (and comes back) alone while the runner's other sessions go on.
 """
 
+import contextlib
 import logging
 import os
 import threading
@@ -82,7 +83,13 @@ class HostedSession:
                 self.removed.wait(LEASE_RETRY_SECONDS)  # served elsewhere, or a dead holder's lease expiring
                 continue
             started = time.monotonic()
-            reason = self._serve(lease, seconds)
+            try:
+                reason = self._serve(lease, seconds)
+            except Exception as exc:  # noqa: BLE001 - e.g. Redis away while starting: try again later
+                log.exception("session %s failed", self.instance_id)
+                reason = f"{type(exc).__name__}: {exc}"
+                with contextlib.suppress(Exception):
+                    lease.release()
             if self.removed.is_set():
                 return
             if time.monotonic() - started > HEALTHY_SECONDS:

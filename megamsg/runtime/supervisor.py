@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from megamsg import keys, metrics
+import redis
+
+from megamsg import instance_registry, keys, metrics
 from megamsg.config import env_for_children, load_config
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.scheduler import queue_due
@@ -55,8 +57,13 @@ class Child:
 class Supervisor:
     """Reconciles running children with the instances that should run."""
 
-    def __init__(self, config: dict[str, Any]):
+    def __init__(self, config: dict[str, Any], owns_database: bool = True):
         self.config = config
+        # Without the database (a worker host with only Redis): sessions only, for the instances
+        # recorded in Redis; the SQLite duties (queue workers, sweeps, backups) stay with the
+        # supervisor next to the database.
+        self.owns_database = owns_database
+        self.last_desired: set[str] = set()
         self.env = env_for_children(config)
         # Children must reach the very same Redis, embedded or not.
         self.env["MEGAMSG_REDIS_URL"] = redis_url(config)
@@ -144,16 +151,50 @@ class Supervisor:
 
     # -- reconciliation --------------------------------------------------------
     def desired_instances(self) -> set[str]:
-        """Instances that should have a runner (every instance that exists)."""
+        """Instances that should be served: SQLite's (recorded in Redis too), else Redis's record."""
+        try:
+            if self.owns_database:
+                self.last_desired = instance_registry.repair(self.config, self._database_instances)
+            else:
+                self.last_desired = instance_registry.desired(self.config)
+        except redis.RedisError as exc:
+            # Redis away: SQLite still says what to serve (the record is repaired once Redis is
+            # back); without the database, the last record read does.
+            log.debug("cannot read or repair the instances recorded in Redis: %s", exc)
+            if self.owns_database:
+                self.last_desired = self._database_instances()
+        return self.last_desired
+
+    def _database_instances(self) -> set[str]:
         db = connect(self.config["DATABASE"])
         try:
             return {row[0] for row in db.execute("SELECT id FROM instances")}
         finally:
             db.conn.close()
 
+    def _take_up_the_database(self) -> None:
+        """The database appeared (a first start, the web migrating it): take up its duties."""
+        if self.owns_database or not os.path.exists(self.config["DATABASE"]):
+            return
+        migrate(self.config["DATABASE"])
+        self.owns_database = True
+        log.info("database found at %s; running the events and webhook workers too", self.config["DATABASE"])
+
     def reconcile(self) -> None:
         """Start, stop and restart children to match the desired state."""
         now = time.monotonic()
+        self._take_up_the_database()
+        if self.owns_database:
+            self._reconcile_database_duties(now)
+        self._reconcile_runners(now, self.desired_instances())
+        if self.owns_database:
+            try:
+                queue_due(self.config)  # every tick: a scheduled message leaves within a tick of its time
+            except Exception:  # noqa: BLE001 - retried next tick; must not stop the runners' supervision
+                log.exception("queueing due scheduled messages failed; retrying")
+
+    def _reconcile_database_duties(self, now: float) -> None:
+        """Sweeps, media retention, backups, and the events and webhook workers (they write SQLite)."""
         if now >= self.next_purge:
             self.next_purge = now + 300
             removed = purge_expired_media(self.config)
@@ -167,12 +208,6 @@ class Supervisor:
                 self._after_exit(worker, code)
             if worker.process is None and now >= worker.next_start:
                 self._spawn(worker)
-
-        self._reconcile_runners(now, self.desired_instances())
-        try:
-            queue_due(self.config)  # every tick: a scheduled message leaves within a tick of its time
-        except Exception:  # noqa: BLE001 - retried next tick; must not stop the runners' supervision
-            log.exception("queueing due scheduled messages failed; retrying")
 
     def _reconcile_runners(self, now: float, desired: set[str]) -> None:
         """Place the desired instances on runners, start and tell runners, stop the empty ones."""
@@ -235,6 +270,12 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         log.info("supervisor started (driver: %s)", self.config["WHATSAPP_DRIVER"])
+        if not self.owns_database:
+            log.warning(
+                "no database at %s: hosting sessions only, for the instances recorded in Redis; "
+                "the events and webhook workers run next to the database",
+                self.config["DATABASE"],
+            )
         while not self.stop_requested:
             try:
                 self.reconcile()
@@ -280,11 +321,13 @@ def main() -> None:
     config = load_config()
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
-    try:
-        migrate(config["DATABASE"])
-    except SchemaTooNew as exc:
-        log.critical("Refusing to start: %s", exc)
-        sys.exit(1)
+    owns_database = os.path.exists(config["DATABASE"])
+    if owns_database:
+        try:
+            migrate(config["DATABASE"])
+        except SchemaTooNew as exc:
+            log.critical("Refusing to start: %s", exc)
+            sys.exit(1)
     os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
     metrics.prepare(config, "worker")  # before the children are started: they inherit it
-    sys.exit(Supervisor(config).run())
+    sys.exit(Supervisor(config, owns_database).run())
