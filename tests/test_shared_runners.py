@@ -224,3 +224,44 @@ def test_a_crashed_runner_s_sessions_are_back_long_before_their_leases_expire(
     print(f"both sessions serving sends again {took:.1f} s after their runner was killed")
     assert took < lease_seconds / 2, took
     assert psutil.Process(supervisor.pid).is_running()
+
+
+def test_a_lease_lost_during_a_long_send_ends_that_session_only_not_the_runner(app, client, make_instance):
+    import subprocess
+    import sys
+
+    from tests.processes import REPO, child_env
+
+    (slow, slow_token), (other, other_token) = make_instance("Slow"), make_instance("Other")
+    slow_headers, other_headers = auth_headers(slow["id"], slow_token), auth_headers(other["id"], other_token)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "megamsg.runtime.runner", slow["id"], other["id"]],
+        cwd=REPO,
+        env=child_env(dict(app.config)),
+    )
+    try:
+        link(client, slow_headers, "+201000000001")
+        link(client, other_headers, "+201000000002")
+        assert (
+            client.post("/api/simulator/delay-next", headers=slow_headers, json={"seconds": 8}).status_code
+            == 200
+        )
+        queued = send(client, slow_headers, "long", **{"async": True})
+        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        wait_for(
+            lambda: connection.exists(keys.send_claim(queued.get_json()["id"])), 10, what="the long send"
+        )
+        connection.set(keys.lease(slow["id"]), "elsewhere:1:x", px=60_000)
+        # Past the point where a runner used to exit (70 % of the lease) and well beyond: the
+        # session's client was closed under its send instead, and the runner goes on.
+        watch_until = time.monotonic() + 2 * app.config["LEASE_SECONDS"]
+        while time.monotonic() < watch_until:
+            assert runner.poll() is None
+            time.sleep(0.1)  # sampling interval of the observation window, not a synchronisation
+        assert send(client, other_headers, "unaffected").status_code == 200
+        wait_for(lambda: not session_workers(app, slow["id"]), 15, what="the slow session to end")
+        assert connection.get(keys.lease(slow["id"])) == b"elsewhere:1:x"
+        assert session_workers(app, other["id"]) == [runner.pid]
+    finally:
+        runner.terminate()
+        assert runner.wait(timeout=15) == 0
