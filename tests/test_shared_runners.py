@@ -265,3 +265,50 @@ def test_a_lease_lost_during_a_long_send_ends_that_session_only_not_the_runner(a
     finally:
         runner.terminate()
         assert runner.wait(timeout=15) == 0
+
+
+def test_several_neonize_sessions_share_one_runner_offline(config_overrides, make_instance):
+    import subprocess
+    import sys
+
+    from megamsg.web import create_app
+    from tests.processes import REPO, child_env
+
+    app = create_app({**config_overrides, "WHATSAPP_DRIVER": "neonize"})
+    client = app.test_client()
+    rows = [make_instance(f"Number {n}") for n in range(3)]
+    # The proxy makes whatsmeow fail even on a machine that can reach WhatsApp: every session
+    # connects, fails and retries, each connect and stop under the process-wide lock.
+    env = child_env(dict(app.config), HTTPS_PROXY="http://127.0.0.1:1", HTTP_PROXY="http://127.0.0.1:1")
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "megamsg.runtime.runner", *(row["id"] for row, _ in rows)], cwd=REPO, env=env
+    )
+    try:
+        for row, token in rows:
+            headers = auth_headers(row["id"], token)
+
+            def info(h=headers) -> dict:
+                return client.get("/api/whatsapp/instance", headers=h).get_json()
+
+            state = wait_for(lambda i=info: i()["status"] == "disconnected" and i(), 30, what="disconnected")
+            assert state["last_error"].startswith("cannot reach WhatsApp")
+        first_attempts = {row["id"]: read_state(app.config, row["id"])["updated_at"] for row, _ in rows}
+        # Every session retries (after 2 s, then 4 s) in the same process, which stays up.
+        for row, _ in rows:
+            wait_for(
+                lambda r=row: read_state(app.config, r["id"])["updated_at"] != first_attempts[r["id"]],
+                20,
+                what="a retry",
+            )
+        assert runner.poll() is None
+        for row, token in rows:
+            pair = client.post(
+                "/api/whatsapp/instance/pair-code",
+                headers=auth_headers(row["id"], token),
+                json={"phone_number": "+201234567890"},
+            )
+            assert pair.status_code == 409 and "QR" in pair.get_json()["message"]
+        assert {holder_pid(app, row["id"]) for row, _ in rows} == {runner.pid}
+    finally:
+        runner.terminate()
+        assert runner.wait(timeout=15) == 0

@@ -1,6 +1,7 @@
 """The neonize client's lifecycle: make clients, connect in a thread, watch, stop, back off, retry."""
 
 import ctypes
+import itertools
 import logging
 import os
 import re
@@ -33,6 +34,7 @@ ANSWER_SECONDS = 60.0
 QR_GRACE_SECONDS = 15.0
 QR_ROTATION_GUARD_SECONDS = 2.0
 PREFLIGHT_TIMEOUT = 10.0
+CLIENT_NUMBERS = itertools.count(1)
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -54,7 +56,9 @@ class SessionLoop(NeonizeCore):
     def _new_client(self) -> GoClient:
         """A fresh NewClient on the session store, with every handler registered."""
         nz = load_neonize()
-        self._generation += 1
+        # Unique in the process, not just in this driver: a session restarted in the same runner
+        # must never reuse a uuid Go may still hold for its predecessor's client.
+        self._generation = next(CLIENT_NUMBERS)
         props = nz.DeviceProps(os="MegaMsg", platformType=nz.DeviceProps.CHROME)
         client = nz.NewClient(self._store, props=props, uuid=f"{self.instance_id}#{self._generation}")
         for event_type, kind in nz.handlers.items():
