@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PAIRING_TIMEOUT": 180.0,
     "SIMULATOR_QR_SECONDS": 20.0,
     "LEASE_SECONDS": 20.0,
+    "SESSIONS_PER_RUNNER": 10,  # sessions hosted by one runner process (README: "Session runners")
     "INCOMING_MEDIA_RETENTION_DAYS": 30,
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
     "SECURE_COOKIES": False,  # the dashboard cookie only over HTTPS (turn on behind TLS)

@@ -90,4 +90,5 @@ def pace_last(instance_id: str) -> str:
     return f"megamsg:pace:{instance_id}:last"
 
 
+INSTANCES = "megamsg:instances"  # hash: every instance to serve → its deployment's tag (instance_registry)
 SCHEDULER_TICK = "megamsg:scheduler:tick"  # one supervisor at a time moves due scheduled messages

@@ -4,6 +4,7 @@ import time
 from typing import Any
 
 from megamsg import keys
+from megamsg.instance_registry import unregister
 from megamsg.redis_conn import as_text, get_redis
 
 STATUSES = ("starting", "qr", "connected", "disconnected", "logged_out")
@@ -29,7 +30,11 @@ def public_status(state: dict[str, Any]) -> str:
 
 
 def mark_deleted(config: dict[str, Any], instance_id: str) -> None:
-    """Tell the instance's runner to forget its WhatsApp session as it stops; drop its state."""
+    """Tell the instance's runner to forget its WhatsApp session as it stops; drop its state.
+
+    Called before the instance leaves SQLite; it also leaves the instances worker hosts serve.
+    """
     client = get_redis(config)
     client.set(keys.deleted(instance_id), "1", ex=24 * 3600)
     client.delete(keys.state(instance_id))
+    unregister(config, instance_id)

@@ -9,6 +9,7 @@ import sys
 
 import psutil
 import pytest
+import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -186,10 +187,11 @@ def test_metrics_after_a_scripted_workload_match_what_it_did(
         return busy == 0 and len(scripted_receiver.requests) >= 7  # 4 statuses, 2 messages, 1 retry
 
     wait_for(deliveries_settled, 30, what="every webhook delivered")
+    from megamsg.runtime.lease import lease_holder
+
+    holder = lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), linked["id"])
     runner = next(
-        p
-        for p in psutil.Process(supervisor.pid).children()
-        if "megamsg.runtime.runner" in p.cmdline() and linked["id"] in p.cmdline()
+        p for p in psutil.Process(supervisor.pid).children() if holder and p.pid == int(holder.split(":")[1])
     )
     os.kill(runner.pid, signal.SIGKILL)
 

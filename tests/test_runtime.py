@@ -22,25 +22,38 @@ def runner_pid(app, instance_id: str) -> int | None:
     return pid if psutil.pid_exists(pid) else None
 
 
-def runner_processes(instance_id: str) -> list[psutil.Process]:
-    """Every process on this machine running a runner for the instance."""
+def runner_processes(supervisor: subprocess.Popen) -> list[psutil.Process]:
+    """The supervisor's live runner processes."""
     found = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if "megamsg.runtime.runner" in cmdline and instance_id in cmdline:
-            found.append(process)
+    for child in psutil.Process(supervisor.pid).children():
+        try:
+            if "megamsg.runtime.runner" in child.cmdline():
+                found.append(child)
+        except psutil.Error:
+            continue  # exited meanwhile, or a zombie the supervisor has not reaped yet
     return found
 
 
-def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(
+def session_workers(app, instance_id: str) -> list[int]:
+    """PIDs of the live processes with an RQ worker registered on the instance's queue (its sessions)."""
+    from rq import Queue, Worker
+
+    connection = redis.Redis.from_url(app.config["REDIS_URL"])
+    workers = Worker.all(connection=connection, queue=Queue(f"wa:{instance_id}", connection=connection))
+    return sorted(w.pid for w in workers if w.pid and psutil.pid_exists(w.pid) and w.death_date is None)
+
+
+def test_supervisor_hosts_instances_in_one_runner_and_ends_deleted_ones(
     app, client, make_instance, supervisors, db
 ):
     first, first_token = make_instance("First")
     second, _ = make_instance("Second")
-    supervisors.start()
+    supervisor = supervisors.start()
     for instance in (first, second):
-        wait_for(lambda i=instance: read_state(app.config, i["id"])["alive"], 20, what="runner alive")
-        assert len(runner_processes(instance["id"])) == 1
+        wait_for(lambda i=instance: read_state(app.config, i["id"])["alive"], 20, what="session alive")
+        wait_for(lambda i=instance: len(session_workers(app, i["id"])) == 1, 10, what="its queue worker")
+    [runner] = runner_processes(supervisor)
+    assert runner_pid(app, first["id"]) == runner_pid(app, second["id"]) == runner.pid
 
     from megamsg.session_state import mark_deleted
     from megamsg.store.instances import delete_instance
@@ -51,14 +64,13 @@ def test_supervisor_runs_one_runner_per_instance_and_stops_deleted(
     assert linked.status_code == 200
     redis_client = redis.Redis.from_url(app.config["REDIS_URL"])
     assert redis_client.keys(f"megamsg:sim:{first['id']}:*")  # the simulated phone exists
-    pid = runner_pid(app, first["id"])
     mark_deleted(app.config, first["id"])  # as the dashboard and the CLI delete
     delete_instance(db, first["id"])
-    wait_for(
-        lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie", 10, what="runner stop"
-    )
-    wait_for(lambda: lease_holder(redis_client, first["id"]) is None, 5)
-    assert len(runner_processes(second["id"])) == 1
+    wait_for(lambda: lease_holder(redis_client, first["id"]) is None, 10, what="the session to end")
+    wait_for(lambda: not session_workers(app, first["id"]), 5, what="its queue worker to stop")
+    # Only that session ended: the runner goes on serving the other instance.
+    assert runner.is_running() and runner_pid(app, second["id"]) == runner.pid
+    assert session_workers(app, second["id"]) == [runner.pid]
     # Nothing of the deleted instance is left in Redis but the short-lived deletion marker.
     left = sorted(key.decode() for key in redis_client.keys(f"megamsg:*{first['id']}*"))
     assert left == [f"megamsg:deleted:{first['id']}"]
@@ -90,31 +102,19 @@ def test_sigterm_stops_everything_cleanly(app, make_instance, supervisors):
     assert lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), instance["id"]) is None
 
 
-def live_runners(instance_id: str) -> list[psutil.Process]:
-    """Runner processes of the instance that have not exited yet (zombies excluded)."""
-    alive = []
-    for process in runner_processes(instance_id):
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE:
-                alive.append(process)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
 def test_two_supervisors_never_run_an_instance_twice(app, make_instance, supervisors):
     instance, _ = make_instance()
     one = supervisors.start()
     two = supervisors.start()
     wait_for(lambda: runner_pid(app, instance["id"]), 20, what="a runner")
     holder = runner_pid(app, instance["id"])
-    # Both may have spawned a runner at the same moment: the loser exits at once (lease held).
-    wait_for(lambda: [p.pid for p in live_runners(instance["id"])] == [holder], 20, what="the loser to exit")
-    # Watch for two lease periods while both supervisors keep trying: never a second runner.
+    wait_for(lambda: session_workers(app, instance["id"]) == [holder], 20, what="the session's worker")
+    # Both supervisors host the instance in a runner; only the lease holder's session serves it.
+    # Watch for two lease periods while both keep trying: never a second session.
     watch_until = time.monotonic() + 2 * app.config["LEASE_SECONDS"]
     while time.monotonic() < watch_until:
         assert runner_pid(app, instance["id"]) == holder
-        assert [p.pid for p in live_runners(instance["id"])] == [holder]
+        assert session_workers(app, instance["id"]) == [holder]
         time.sleep(0.1)  # sampling interval of the observation window, not a synchronisation
     owner = one if holder in [c.pid for c in psutil.Process(one.pid).children()] else two
     other = two if owner is one else one
@@ -129,9 +129,9 @@ def test_two_supervisors_never_run_an_instance_twice(app, make_instance, supervi
     )
     took = time.monotonic() - killed_at
     assert taken in [c.pid for c in psutil.Process(other.pid).children()]
-    # The lease must expire first; then the other supervisor's next try (every 2 s) takes it.
+    # The lease must expire first; then the other supervisor's session, trying every 2 s, takes it.
     assert app.config["LEASE_SECONDS"] * 0.9 <= took <= app.config["LEASE_SECONDS"] + 10, took
-    assert len(live_runners(instance["id"])) == 1
+    wait_for(lambda: session_workers(app, instance["id"]) == [taken], 10, what="the new session's worker")
 
 
 def test_children_stop_by_themselves_when_the_supervisor_is_killed(app, make_instance, supervisors):
@@ -148,21 +148,30 @@ def test_children_stop_by_themselves_when_the_supervisor_is_killed(app, make_ins
     assert lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), instance["id"]) is None
 
 
-def test_runner_refuses_an_instance_leased_elsewhere(app, make_instance):
+def test_runner_waits_for_an_instance_leased_elsewhere_and_takes_it_once_free(app, make_instance):
     instance, _ = make_instance()
     client = redis.Redis.from_url(app.config["REDIS_URL"])
-    client.set(f"megamsg:lease:{instance['id']}", "elsewhere:1:x", px=10_000)
+    client.set(f"megamsg:lease:{instance['id']}", "elsewhere:1:x", px=60_000)
     from tests.conftest import REPO, child_env
 
-    result = subprocess.run(
+    runner = subprocess.Popen(
         [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]],
         cwd=REPO,
         env=child_env(dict(app.config)),
-        timeout=30,
-        capture_output=True,
     )
-    assert result.returncode == 3
-    assert client.get(f"megamsg:lease:{instance['id']}") == b"elsewhere:1:x"
+    try:
+        # Up (its session tries the lease every 2 s) but never touching someone else's lease.
+        watch_until = time.monotonic() + 5
+        while time.monotonic() < watch_until:
+            assert client.get(f"megamsg:lease:{instance['id']}") == b"elsewhere:1:x"
+            assert runner.poll() is None
+            time.sleep(0.1)  # sampling interval of the observation window, not a synchronisation
+        client.delete(f"megamsg:lease:{instance['id']}")
+        wait_for(lambda: runner_pid(app, instance["id"]) == runner.pid, 10, what="the lease taken once free")
+    finally:
+        runner.terminate()
+        assert runner.wait(timeout=12) == 0
+    assert client.get(f"megamsg:lease:{instance['id']}") is None  # given back at the stop
 
 
 def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides, make_instance):
@@ -208,29 +217,35 @@ def test_neonize_runner_offline_fails_fast_and_stays_responsive(config_overrides
         assert runner.wait(timeout=12) == 0
 
 
-def test_runner_stops_when_its_lease_is_taken_and_leaves_the_state_alone(app, make_instance):
+def test_a_session_whose_lease_is_taken_ends_alone_and_leaves_the_state_alone(app, make_instance):
     from megamsg import keys
     from tests.conftest import REPO, child_env
 
-    instance, _ = make_instance()
+    instance, _ = make_instance("Taken")
+    other, _ = make_instance("Other")
     client = redis.Redis.from_url(app.config["REDIS_URL"])
     runner = subprocess.Popen(
-        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"]],
+        [os.sys.executable, "-m", "megamsg.runtime.runner", instance["id"], other["id"]],
         cwd=REPO,
         env=child_env(dict(app.config)),
     )
     try:
-        wait_for(lambda: runner_pid(app, instance["id"]) == runner.pid, 20, what="lease taken")
+        for hosted in (instance, other):
+            wait_for(lambda h=hosted: session_workers(app, h["id"]) == [runner.pid], 20, what="both sessions")
         client.set(keys.lease(instance["id"]), "elsewhere:1:x", px=60_000)
         client.hset(keys.state(instance["id"]), mapping={"status": "connected", "heartbeat": "1"})
-        assert runner.wait(timeout=app.config["LEASE_SECONDS"] + 10) == 0
+        wait_for(lambda: not session_workers(app, instance["id"]), app.config["LEASE_SECONDS"] + 10)
         assert client.get(keys.lease(instance["id"])) == b"elsewhere:1:x"
-        assert (
-            client.hget(keys.state(instance["id"]), "status") == b"connected"
-        )  # the new holder's word stands
+        # The new holder's word stands.
+        assert client.hget(keys.state(instance["id"]), "status") == b"connected"
+        # Only that session ended: the runner and its other session go on.
+        assert runner.poll() is None
+        assert runner_pid(app, other["id"]) == runner.pid
+        assert session_workers(app, other["id"]) == [runner.pid]
+        assert read_state(app.config, other["id"])["alive"]
     finally:
-        if runner.poll() is None:
-            runner.kill()
+        runner.terminate()
+        assert runner.wait(timeout=12) == 0
 
 
 def test_runner_ends_its_session_before_its_lease_can_expire_when_redis_hangs(app, make_instance, tmp_path):
@@ -277,20 +292,23 @@ def test_a_runner_that_keeps_failing_is_restarted_with_capped_backoff_and_says_w
 ):
     import re
 
-    from megamsg.runtime.supervisor import MAX_BACKOFF
+    from megamsg.runtime.session_host import MAX_BACKOFF
 
     instance, token = make_instance()
     log_path = str(tmp_path / "supervisor.log")
-    # A driver name the runner cannot load: every runner start fails the same way.
+    # A driver name the runner cannot load: every session start fails the same way.
     supervisors.start(log_path=log_path, MEGAMSG_WHATSAPP_DRIVER="carrier-pigeon")
+    pattern = (
+        rf"session {instance['id']} ended \(cannot load the WhatsApp driver: [^\n]*\); restarting in (\d+)s"
+    )
 
     def restart_delays() -> list[int]:
         with open(log_path) as log:
-            return [int(d) for d in re.findall(r"exited with code 1; restarting in (\d+)s", log.read())]
+            return [int(d) for d in re.findall(pattern, log.read())]
 
     delays = wait_for(
         lambda: len(found := restart_delays()) >= 4 and found, 90, what="four restarts"
-    )  # 15 s of backoff plus four slow starts
+    )  # 15 s of backoff
     assert delays[:4] == [1, 2, 4, 8]  # doubling…
     assert all(delay <= MAX_BACKOFF for delay in delays)  # …up to the cap
     shown = client.get("/api/whatsapp/instance", headers=auth_headers(instance["id"], token)).get_json()

@@ -1,176 +1,115 @@
-"""A session runner: `python -m megamsg.runtime.runner INSTANCE_ID`.
+"""A session runner: `python -m megamsg.runtime.runner [--follow-stdin] [INSTANCE_ID ...]`.
 
-A fresh interpreter per instance that imports only its WhatsApp driver, holds the instance's
-Redis lease, and serves queue wa:<instance_id> with rq.SimpleWorker (no fork) so send jobs run
-next to the live client. It never opens SQLite.
+A fresh interpreter that imports only its WhatsApp driver and hosts several sessions, each in
+threads of its own (session_host): its lease, its driver, and an rq.SimpleWorker on
+wa:<instance_id> (no fork) so send jobs run next to the live client. The supervisor says which
+instances to host: the arguments at start, then (with --follow-stdin) one JSON list per line on
+stdin whenever the set changes; stdin closing means the supervisor is gone. It never opens SQLite.
 """
 
+import json
 import logging
-import os
 import signal
 import sys
 import threading
 import time
+from typing import Any
 
-from rq import SimpleWorker
-
-from megamsg import keys
 from megamsg.config import process_config
-from megamsg.queues import MegamsgJob, queue
-from megamsg.redis_conn import get_redis
-from megamsg.runtime.abandoned_jobs import recover_session_queue
-from megamsg.runtime.drivers import load_driver
-from megamsg.runtime.lease import EXIT_LEASE_HELD, EXIT_LEASE_LOST, Lease
 from megamsg.runtime.parent_watch import stop_when_orphaned
-from megamsg.runtime.runner_sink import RunnerSink
-from megamsg.runtime.session_jobs import set_active
+from megamsg.runtime.session_host import HostedSession
 
 log = logging.getLogger("megamsg.runtime.runner")
+STOP_WAIT_SECONDS = 30.0  # the supervisor kills a runner 10 s after asking it to stop anyway
 
 
-class LeaseKeeper:
-    """Renews the instance's lease and ends this runner before anyone else could take it over."""
+class Runner:
+    """The sessions this process hosts, kept equal to the assigned set."""
 
-    def __init__(self, lease: Lease, sink: RunnerSink, seconds: float):
-        self.lease = lease
-        self.sink = sink
-        self.seconds = seconds
-        self.renewed = time.monotonic()
-        self.given_up_at: float | None = None
-        self.stopped = threading.Event()
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.sessions: dict[str, HostedSession] = {}
+        self.leaving: list[HostedSession] = []  # removed, still finishing their last job
+        self.lock = threading.Lock()
+        self.stopping = False
 
-    def start(self) -> None:
-        """Start renewing and watching."""
-        for target in (self._renew, self._watch):
-            threading.Thread(target=target, daemon=True, name=f"lease-{target.__name__}").start()
+    def assign(self, instance_ids: set[str]) -> None:
+        """Start sessions for new instances, end those no longer assigned (gracefully)."""
+        with self.lock:
+            if self.stopping:
+                return  # a late assignment while every session ends
+            for instance_id in sorted(set(self.sessions) - instance_ids):
+                log.info("no longer hosting %s; ending its session", instance_id)
+                session = self.sessions.pop(instance_id)
+                session.remove()
+                self.leaving.append(session)
+            self.leaving = [session for session in self.leaving if session.thread.is_alive()]
+            for instance_id in sorted(instance_ids - set(self.sessions)):
+                # Its previous session (if it is still leaving) holds the lease until it is done:
+                # the new one waits for it, so an instance never has two sessions here either.
+                self.sessions[instance_id] = HostedSession(self.config, instance_id)
+                self.sessions[instance_id].start()
 
     def stop(self) -> None:
-        """Stop renewing and watching: the session is closed."""
-        self.stopped.set()
+        """End every session at once, each finishing its job in progress; wait for them."""
+        with self.lock:
+            self.stopping = True
+            everyone = [*self.sessions.values(), *self.leaving]
+            for session in everyone:
+                session.remove()
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
+        for session in everyone:
+            session.thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _renew(self) -> None:
-        interval = self.seconds / 4
-        while not self.stopped.wait(interval):
+
+def follow_assignments(runner: Runner, stop: threading.Event) -> None:
+    """Apply each JSON list read from stdin; stop when stdin closes (the supervisor is gone)."""
+
+    def read() -> None:
+        for line in sys.stdin:
             try:
-                if not self.lease.renew():
-                    log.error("lease for %s lost; stopping this runner", self.sink.instance_id)
-                    self._give_up()
-                    return
-                self.renewed = time.monotonic()
-                interval = self.seconds / 4
-                self.sink.heartbeat()
-            except Exception as exc:  # noqa: BLE001 - Redis blips must not kill the renewal thread
-                log.warning("lease renewal failed (%s); retrying", type(exc).__name__)
-                interval = min(1.0, self.seconds / 8)
+                ids = json.loads(line)
+            except ValueError:
+                log.error("ignoring an assignment that is not JSON: %r", line[:200])
+                continue
+            runner.assign({str(instance_id) for instance_id in ids})
+        log.warning("the supervisor closed our stdin; stopping")
+        stop.set()
 
-    def _watch(self) -> None:
-        # Judged by the clock alone: a renewal call can hang on a half-open connection. The lease
-        # expires at the earliest `seconds` after the last renewal: be gone well before that.
-        while not self.stopped.wait(0.1):
-            now = time.monotonic()
-            if self.given_up_at is None and now - self.renewed > self.seconds / 2:
-                log.error(
-                    "could not renew the lease of %s in time; stopping this runner", self.sink.instance_id
-                )
-                self._give_up()
-            late = now - self.renewed > self.seconds * 0.7
-            if self.given_up_at is not None and (late or now - self.given_up_at > self.seconds / 5):
-                # The graceful stop takes too long: another runner may start soon, so end the session now.
-                log.error("runner for %s did not stop in time; exiting at once", self.sink.instance_id)
-                os._exit(EXIT_LEASE_LOST)
-
-    def _give_up(self) -> None:
-        if self.given_up_at is None:
-            self.given_up_at = time.monotonic()
-            os.kill(os.getpid(), signal.SIGTERM)  # graceful: finish the current job, close the client
+    threading.Thread(target=read, daemon=True, name="assignments").start()
 
 
-class EarlyStop:
-    """SIGTERM/SIGINT before RQ's worker installs its own handlers: stop as gracefully as later."""
+def run(instance_ids: list[str], follow_stdin: bool = False) -> int:
+    """Host the given instances (and those assigned later) until SIGTERM; return the exit code."""
+    stop = threading.Event()
 
-    def __init__(self) -> None:
-        self.requested = False
-        self.worker: SimpleWorker | None = None
-        signal.signal(signal.SIGTERM, self)
-        signal.signal(signal.SIGINT, self)
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("received %s; ending every session", signal.Signals(signum).name)
+        stop.set()
 
-    def __call__(self, signum: int, frame: object) -> None:
-        """Note the request; hand it to the worker once there is one."""
-        self.requested = True
-        if self.worker is not None:
-            self.worker.request_stop(signum, frame)
-
-
-def run(instance_id: str) -> int:
-    """Serve one instance until SIGTERM; return the exit code."""
-    # Without this, a stop while the driver loads (neonize takes a second) would skip the
-    # clean-up below and leave the lease to expire.
-    early_stop = EarlyStop()
-    config = process_config()
-    client = get_redis(config)
-    # Lease calls time out well within the lease, so a hung Redis cannot keep a stale session.
-    lease_client = get_redis(config, timeout=max(0.5, config["LEASE_SECONDS"] / 5))
-    lease = Lease(lease_client, instance_id, config["LEASE_SECONDS"])
-    if not lease.acquire():
-        log.info("instance %s is already served elsewhere", instance_id)
-        return EXIT_LEASE_HELD
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    runner = Runner(process_config())
     stop_when_orphaned()
-    sink = RunnerSink(config, instance_id, lease.token)
-    sink.state(status="starting", pid=os.getpid(), last_error="", qr="", qr_expires_at="")
-    keeper = LeaseKeeper(lease, sink, config["LEASE_SECONDS"])
-    keeper.start()
-    try:
-        driver = load_driver(config["WHATSAPP_DRIVER"], instance_id, config, sink)
-    except Exception as exc:
-        log.exception("cannot load the WhatsApp driver")
-        keeper.stop()
-        sink.state(status="disconnected", last_error=f"cannot load the WhatsApp driver: {exc}")
-        lease.release()
-        return 1
-    set_active(instance_id, driver, sink)
-    try:
-        driver.start()
-        recover_session_queue(client, keys.session_queue(instance_id), MegamsgJob, sink)
-        worker = SimpleWorker(
-            [queue(config, keys.session_queue(instance_id))],
-            connection=client,
-            job_class=MegamsgJob,
-            name=f"runner-{instance_id}-{os.getpid()}",
-        )
-        early_stop.worker = worker
-        if not early_stop.requested:
-            worker.work(logging_level="WARNING")
-    finally:
-        # The keeper goes on renewing (and watching) until the client is closed.
-        deleted = False
-        try:
-            deleted = bool(client.exists(keys.deleted(instance_id)))
-            if deleted:
-                driver.logout()
-        except Exception:  # noqa: BLE001 - best effort while shutting down
-            log.exception("could not log out deleted instance %s", instance_id)
-        driver.stop()
-        keeper.stop()
-        try:
-            if lease.renew():  # only while the instance is still ours: never overwrite a successor
-                if deleted:
-                    driver.forget()
-                    client.delete(keys.state(instance_id))
-                else:
-                    client.hset(keys.state(instance_id), mapping={"heartbeat": "0", "status": "starting"})
-            lease.release()
-        except Exception:  # noqa: BLE001 - Redis gone: the lease simply expires
-            log.exception("could not release the lease of %s", instance_id)
+    runner.assign(set(instance_ids))
+    if follow_stdin:
+        follow_assignments(runner, stop)
+    while not stop.wait(0.5):
+        pass
+    runner.stop()
     return 0
 
 
 def main() -> int:
     """Entry point."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s runner: %(message)s")
-    if len(sys.argv) != 2:
-        print("usage: python -m megamsg.runtime.runner INSTANCE_ID", file=sys.stderr)
+    args = sys.argv[1:]
+    follow = "--follow-stdin" in args
+    instance_ids = [arg for arg in args if arg != "--follow-stdin"]
+    if not instance_ids and not follow:
+        print("usage: python -m megamsg.runtime.runner [--follow-stdin] [INSTANCE_ID ...]", file=sys.stderr)
         return 2
-    return run(sys.argv[1])
+    return run(instance_ids, follow)
 
 
 if __name__ == "__main__":

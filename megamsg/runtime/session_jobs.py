@@ -8,24 +8,31 @@ from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, OutgoingMessage
 from megamsg.runtime.feature_jobs import FEATURES
 
-_active: dict[str, Any] = {}
+# instance id → (driver, sink) of each session this runner hosts right now.
+_active: dict[str, tuple[Driver, Any]] = {}
 
 
 def set_active(instance_id: str, driver: Driver, sink: Any) -> None:
-    """Register this runner's driver (called once by the runner)."""
-    _active.update(instance_id=instance_id, driver=driver, sink=sink)
+    """Register a hosted session's driver (its jobs run next to it)."""
+    _active[instance_id] = (driver, sink)
 
 
-def _driver(instance_id: str) -> Driver:
-    if _active.get("instance_id") != instance_id:
+def unset_active(instance_id: str, driver: Driver) -> None:
+    """Forget a session that ended (only if it is still the registered one)."""
+    if _active.get(instance_id, (None, None))[0] is driver:
+        del _active[instance_id]
+
+
+def _session(instance_id: str) -> tuple[Driver, Any]:
+    session = _active.get(instance_id)
+    if session is None:
         raise DriverError("This runner does not serve that instance.")
-    return _active["driver"]
+    return session
 
 
 def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
     """Send one message; the outcome also goes to the events queue for the message log."""
-    driver = _driver(instance_id)
-    sink = _active["sink"]
+    driver, sink = _session(instance_id)
     client = get_redis(sink.config)
     pace = message.get("pace")
     if pace:
@@ -72,7 +79,7 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
 
 def control(instance_id: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
     """pair-code, logout, reconnect, or a simulator action; errors come back as {"ok": False, "error"}."""
-    driver = _driver(instance_id)
+    driver, _sink = _session(instance_id)
     try:
         if action == "pair_code":
             return {"ok": True, "code": driver.pair_code(params["phone_number"])}

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from megamsg.config import DRIVERS
+from megamsg.instance_registry import register
 from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS, pacing_of
 from megamsg.redis_conn import describe, get_redis
 from megamsg.session_state import mark_deleted
@@ -150,6 +151,7 @@ def instance_create_command(name: str, owner_email: str, as_json: bool) -> None:
         row, token = instances.create_instance(db, owner["id"], name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    register(current_app.config, row["id"])
     if as_json:
         click.echo(json.dumps({"instance_id": row["id"], "token": token}))
     else:

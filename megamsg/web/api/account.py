@@ -5,6 +5,7 @@ from flask.typing import ResponseReturnValue
 
 from megamsg.delivery.webhook_config import WebhookConfigError, check_destination, validate_url
 from megamsg.errors import ApiError
+from megamsg.instance_registry import register
 from megamsg.session_state import mark_deleted, public_status, read_state
 from megamsg.store import instances
 from megamsg.store.api_keys import READ, WRITE
@@ -60,6 +61,7 @@ def create() -> ResponseReturnValue:
     except WebhookConfigError as exc:
         raise ApiError(422, "webhook_" + str(exc)) from None
     row, token = instances.create_instance(get_db(), key_user()["id"], body["name"], clean)
+    register(current_app.config, row["id"])
     note_instance(row)
     answer = {"ok": True, **_summary(row), "token": token}
     return _no_store({**answer, **({"warning": warning} if warning else {})}, 201)

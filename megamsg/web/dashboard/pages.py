@@ -18,6 +18,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
+from megamsg.instance_registry import register
 from megamsg.pacing import MAX_INTERVAL_MS, pacing_of
 from megamsg.session_state import mark_deleted, read_state
 from megamsg.store import accounts, instances, message_log
@@ -178,6 +179,7 @@ def instance_create() -> ResponseReturnValue:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("dashboard.instance_list"), 303)
+    register(current_app.config, row["id"])
     one_time.stash(current_app.config, row["id"], "created", token)
     return redirect(url_for("instance_actions.token", instance_id=row["id"]), 303)
 

@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 4.0
 STOP_GRACE_SECONDS = 1.0
+# Go registers and removes clients in plain maps: connect and stop of every client in this process
+# (a runner hosts several sessions) take this lock, always after the driver's own _lock.
+LIFECYCLE_LOCK = threading.Lock()
 
 T = TypeVar("T")
 

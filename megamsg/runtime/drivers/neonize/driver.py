@@ -6,7 +6,12 @@ import threading
 import time
 
 from megamsg.runtime.drivers.base import DriverError, NotConnected, OutgoingMessage
-from megamsg.runtime.drivers.neonize.core import LOCK_WAIT_SECONDS, STOP_GRACE_SECONDS, ClientGone
+from megamsg.runtime.drivers.neonize.core import (
+    LIFECYCLE_LOCK,
+    LOCK_WAIT_SECONDS,
+    STOP_GRACE_SECONDS,
+    ClientGone,
+)
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
 from megamsg.runtime.drivers.neonize.features import NeonizeFeatures
 from megamsg.runtime.drivers.neonize.loader import load_neonize
@@ -61,7 +66,8 @@ class NeonizeDriver(NeonizeFeatures, SessionLoop, EventDispatch):
             with self._state_lock:
                 self._live = None
             if attempt is not None:
-                attempt.client.stop()
+                with LIFECYCLE_LOCK:
+                    attempt.client.stop()
             for client in self._clients:
                 # GC/atexit would otherwise call Go's Stop without our lock.
                 finalizer = getattr(client, "_stop_finalizer", None)

@@ -1,6 +1,7 @@
 """The neonize client's lifecycle: make clients, connect in a thread, watch, stop, back off, retry."""
 
 import ctypes
+import itertools
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from megamsg.runtime.drivers.neonize.core import (
+    LIFECYCLE_LOCK,
     LOCK_WAIT_SECONDS,
     STOP_GRACE_SECONDS,
     Attempt,
@@ -32,6 +34,7 @@ ANSWER_SECONDS = 60.0
 QR_GRACE_SECONDS = 15.0
 QR_ROTATION_GUARD_SECONDS = 2.0
 PREFLIGHT_TIMEOUT = 10.0
+CLIENT_NUMBERS = itertools.count(1)
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 
 
@@ -53,7 +56,9 @@ class SessionLoop(NeonizeCore):
     def _new_client(self) -> GoClient:
         """A fresh NewClient on the session store, with every handler registered."""
         nz = load_neonize()
-        self._generation += 1
+        # Unique in the process, not just in this driver: a session restarted in the same runner
+        # must never reuse a uuid Go may still hold for its predecessor's client.
+        self._generation = next(CLIENT_NUMBERS)
         props = nz.DeviceProps(os="MegaMsg", platformType=nz.DeviceProps.CHROME)
         client = nz.NewClient(self._store, props=props, uuid=f"{self.instance_id}#{self._generation}")
         for event_type, kind in nz.handlers.items():
@@ -207,7 +212,7 @@ class SessionLoop(NeonizeCore):
 
     def _begin_attempt(self) -> Attempt | None:
         """Start client.connect() in its own thread, holding the lock while Go registers it."""
-        with self._lock:
+        with self._lock, LIFECYCLE_LOCK:
             if self._stopping.is_set():
                 return None
             if self._client is None:
@@ -246,7 +251,8 @@ class SessionLoop(NeonizeCore):
             with self._state_lock:
                 if self._live is attempt:
                     self._live = None
-            attempt.client.stop()
+            with LIFECYCLE_LOCK:
+                attempt.client.stop()
         except Exception:
             log.exception("Stopping the WhatsApp client failed")
         finally:
