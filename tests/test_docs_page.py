@@ -110,6 +110,13 @@ def test_the_extra_send_bodies_work(live_server, client, connected_instance):
     ]
     assert len(bodies) >= 4
     local = [body for body in bodies if not str(body.get("media", "")).startswith("http")]
+    # A reply or a reaction names a message of the log: the reader puts one of theirs in place.
+    incoming = {"from": "+201234567890", "text": "Hi"}
+    message_id = client.post("/api/simulator/incoming", headers=headers, json=incoming).get_json()["id"]
+    logged = f"/api/whatsapp/messages/{message_id}"
+    wait_for(lambda: client.get(logged, headers=headers).status_code == 200, 20, what="a message in the log")
+    for body in local:
+        body.update({name: message_id for name in ("reply_to", "message_id") if name in body})
     answers = [requests.post(live_server + SEND, headers=headers, json=body, timeout=60) for body in local]
     expected = [202 if body.get("async") or body.get("send_at") else 200 for body in local]
     assert [answer.status_code for answer in answers] == expected

@@ -198,8 +198,9 @@ def test_other_message_types(fill, kind, text, mime):
     assert (event["media"] or {}).get("mime_type") == mime
 
 
-def set_reaction(message):
-    message.reactionMessage.text = "👍"
+def set_ephemeral_setting(message):
+    # Reactions, edits and deletions are events of their own now (issue 13); other protocol messages are not.
+    message.protocolMessage.type = type(message.protocolMessage).EPHEMERAL_SETTING
 
 
 @pytest.mark.parametrize(
@@ -207,9 +208,9 @@ def set_reaction(message):
     [
         incoming(set_text, from_me=True),
         incoming(set_text, chat=jid("status", "broadcast")),
-        incoming(set_reaction),
+        incoming(set_ephemeral_setting),
     ],
-    ids=["from-me", "status-broadcast", "reaction"],
+    ids=["from-me", "status-broadcast", "protocol-message"],
 )
 def test_messages_not_for_the_webhook(ev):
     assert message_event_from(ev) is None

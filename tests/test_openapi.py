@@ -467,7 +467,7 @@ def samples(tmp_path_factory) -> dict[str, str]:
     return {kind: base64.b64encode(data).decode() for kind, data in made.items()}
 
 
-def real_media_and_fresh_keys(samples: dict[str, str]):
+def real_media_and_fresh_keys(samples: dict[str, str], logged: dict[str, str]):
     """What makes a valid-looking send acceptable beyond its schema, applied to positive cases."""
     keys = iter(range(10**9))
 
@@ -477,6 +477,12 @@ def real_media_and_fresh_keys(samples: dict[str, str]):
         # The bytes must really be an image (audio, …): media.py checks them, no schema can.
         if isinstance(case.body, dict) and case.body.get("type") in MEDIA_TYPES:
             case.body["media"] = samples[case.body["type"]]
+        # A reply or a reaction refers to a message the log holds (a reaction, in its own chat).
+        if isinstance(case.body, dict) and case.body.get("reply_to") is not None:
+            case.body["reply_to"] = logged["id"]
+        if isinstance(case.body, dict) and case.body.get("type") == "reaction":
+            case.body.pop("group_id", None)
+            case.body.update(phone_number=logged["from"], message_id=logged["id"])
         # A key already used with another body is refused (422) by design: one key per case.
         if case.headers and "Idempotency-Key" in case.headers:
             case.headers["Idempotency-Key"] = f"fuzz-{next(keys)}"
@@ -518,7 +524,7 @@ def takes_input(operation) -> bool:
     )
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected_instance, samples):
+def test_schemathesis_finds_no_server_errors_or_schema_violations(app, client, connected_instance, samples):
     _, _, headers = connected_instance
     account = {**headers, **key_headers(make_key(app))}
     # Whether a webhook host may be private is the server's configuration, not the request's shape.
@@ -534,7 +540,11 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(app, connected
             [soon[0].isoformat(), soon[1].strftime("%Y-%m-%dT%H:%M:%SZ"), soon[2].astimezone().isoformat()]
         ),
     )
-    prepare = real_media_and_fresh_keys(samples)
+    incoming = {"from": VALID_PHONES[0], "text": "Hi"}
+    logged = client.post("/api/simulator/incoming", headers=headers, json=incoming).get_json()
+    path = f"/api/whatsapp/messages/{logged['id']}"
+    wait_for(lambda: client.get(path, headers=headers).status_code == 200, 20, what="a message in the log")
+    prepare = real_media_and_fresh_keys(samples, {"id": logged["id"], "from": VALID_PHONES[0]})
     try:
         schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app).exclude(operation_id=NOT_FUZZED)
         operations = [result.ok() for result in schema.get_all_operations()]

@@ -43,7 +43,7 @@ BAD_BODIES = [
     (
         SEND_PATH,
         {"phone_number": PHONE, "type": ""},
-        "type must be one of: text, image, audio, video, document.",
+        "type must be one of: text, image, audio, video, document, location, reaction.",
     ),
     (SEND_PATH, {"phone_number": PHONE, "type": None}, "text is required when type is text."),
     (SEND_PATH, {"phone_number": PHONE, "text": None}, "text is required when type is text."),
@@ -138,12 +138,12 @@ BAD_BODIES = [
         "push_name must be at most 100 characters.",
     ),
     ("/api/simulator/incoming", {"text": "x"}, f"from {PHONE_REQUIRED}"),
-    ("/api/simulator/incoming", {"from": PHONE}, "text is required for type text."),
+    ("/api/simulator/incoming", {"from": PHONE}, "text is required for types text and edited."),
     ("/api/simulator/incoming", {"from": PHONE, "text": ""}, "text must not be empty."),
     (
         "/api/simulator/incoming",
         {"from": PHONE, "type": "poll"},
-        "type must be one of: text, image, audio, video, document, sticker, location, contact.",
+        "type must be one of: text, image, audio, video, document, sticker, location, contact, reaction, edited, deleted.",
     ),
     (
         "/api/simulator/incoming",

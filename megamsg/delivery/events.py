@@ -16,6 +16,7 @@ import sqlite_utils
 from megamsg import keys
 from megamsg.clock import now_iso
 from megamsg.config import process_config
+from megamsg.delivery.message_extras import incoming_details
 from megamsg.delivery.outcomes import apply_send_result, status_payload
 from megamsg.delivery.webhooks import publish
 from megamsg.queues import queue
@@ -23,6 +24,7 @@ from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.store import message_log
 from megamsg.store.db import connect
 from megamsg.store.instances import get_instance
+from megamsg.store.message_details import public_details
 from megamsg.store.webhook_events import published_message
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ def message_payload(row: dict, event: dict[str, Any]) -> dict[str, Any]:
         message["group_id"] = event.get("chat")  # the issue-13 name; chat stays for existing receivers
     if event.get("sender_lid"):
         message["sender_lid"] = event["sender_lid"]  # only when WhatsApp did not reveal the number
+    message.update(public_details(row))  # reply_to, location, reaction, edited, deleted (issue 13)
     if event.get("media"):
         media = event["media"]
         message["media"] = {
@@ -116,6 +119,7 @@ def _incoming_message(
             "file_name": media.get("file_name"),
             "media_size": media.get("size"),
             "wa_timestamp": int(event["timestamp"]),
+            "details": incoming_details(db, instance["id"], event),
         },
     )
     if not created and published_message(db, instance["id"], event["wa_id"]):

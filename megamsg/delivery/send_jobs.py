@@ -1,5 +1,6 @@
 """Putting a recorded outgoing message on its instance's queue, with its paced turn (web and scheduler)."""
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +56,7 @@ def enqueue_send_job(
                 "file_name": row["file_name"],
                 "ptt": bool(row["ptt"]),
                 "has_media": media is not None,
+                "details": json.loads(row["details"]) if row.get("details") else {},
                 "pace": {"at_ms": turn.at_ms, "interval_ms": pacing_of(config, instance).min_interval_ms},
             },
         ),

@@ -58,6 +58,7 @@ def send(instance_id: str, message: dict[str, Any]) -> dict[str, Any]:
         mime_type=message.get("mime_type"),
         file_name=message.get("file_name"),
         ptt=bool(message.get("ptt")),
+        details=message.get("details") or {},
     )
     outcome: dict[str, Any]
     try:

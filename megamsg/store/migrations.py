@@ -211,6 +211,12 @@ def _m008_account_keys(db: sqlite_utils.Database) -> None:
     db.table("audit_log").create_index(["owner_id", "id"])
 
 
+def _m009_message_details(db: sqlite_utils.Database) -> None:
+    # What a message carries beyond text and media, as JSON: the message it replies to, a location,
+    # a reaction, or the message an edit or a deletion is about.
+    db.table("messages").add_column("details", str)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
@@ -220,6 +226,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (6, "users: disabled_at, last_login_at", _m006_user_status),
     (7, "pacing settings per instance, scheduled sends", _m007_delivery_control),
     (8, "account API keys and their audit log", _m008_account_keys),
+    (9, "messages: details (replies, locations, reactions, edits, deletions)", _m009_message_details),
 ]
 
 

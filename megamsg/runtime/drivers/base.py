@@ -8,6 +8,10 @@ Events a driver emits through EventSink.emit are plain JSON-able dicts:
    "text": str (caption for media, "" when none), "timestamp": int (Unix seconds),
    "media": None | {"mime_type": str, "file_name": str | None, "size": int}}
   Media bytes, when the driver downloaded them, go separately: emit(event, media=bytes).
+  Optional keys (issue 13): "reply_to": {"id", "from"} on a reply; "location": {"latitude",
+  "longitude", "name", "address"}; type "reaction" with "reaction": {"id", "from_me", "emoji"},
+  "edited" with "edited": {"id", "text"}, "deleted" with "deleted": {"id"} ("id": WhatsApp's id
+  of the message referred to).
 - {"kind": "receipt", "wa_ids": [str, …], "status": "delivered|read|played",
    "timestamp": int (Unix seconds), "chat": str}
 - {"kind": "session", "status": "connected|disconnected|logged_out", "phone_number": str | None}
@@ -21,7 +25,7 @@ State a driver publishes through EventSink.state (any subset of the keys):
 """
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -54,13 +58,17 @@ class OutgoingMessage:
 
     id: str  # MegaMsg's message id
     to: str  # E.164 with "+", e.g. "+201234567890"
-    type: str  # text | image | audio | video | document
+    type: str  # text | image | audio | video | document | location | reaction
     text: str | None = None
     caption: str | None = None
     media: bytes | None = None
     mime_type: str | None = None
     file_name: str | None = None
     ptt: bool = False
+    # {"reply_to": {"id", "from_me", "chat", "sender", "type", "text"}} for a quoted reply; a location
+    # has {"location": {"latitude", "longitude", "name", "address"}}; a reaction {"reaction": {"id",
+    # "from_me", "chat", "sender", "emoji"}} ("id" is WhatsApp's id of the message pointed at).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class Driver(ABC):
@@ -111,6 +119,14 @@ class Driver(ABC):
     def groups(self) -> list[dict[str, Any]]:
         """The groups the linked number is in: [{"id": "…@g.us", "subject", "participants": int}]."""
         raise DriverError("This WhatsApp driver cannot list groups.")
+
+    def mark_read(self, message: dict[str, Any]) -> None:
+        """Send a read receipt for an incoming message: {"id" (WhatsApp's), "chat", "sender"}."""
+        raise DriverError("This WhatsApp driver cannot mark messages read.")
+
+    def send_presence(self, to: str, state: str) -> None:
+        """Show typing / recording (or stop: paused) in the chat with to (a number or a group id)."""
+        raise DriverError("This WhatsApp driver cannot send presence.")
 
     def control(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
         """Simulator-only actions (scan, incoming, receipt, disconnect, …)."""

@@ -17,7 +17,12 @@ from megamsg import keys
 from megamsg.ids import new_message_id
 from megamsg.redis_conn import as_text, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, EventSink, NotConnected, OutgoingMessage
-from megamsg.runtime.drivers.simulator_features import SimulatorFeatures
+from megamsg.runtime.drivers.simulator_features import (
+    SimulatorFeatures,
+    incoming_details,
+    incoming_text,
+    outbox_details,
+)
 
 OUTBOX_LIMIT = 1000
 
@@ -128,6 +133,7 @@ class SimulatorDriver(SimulatorFeatures, Driver):
                 else None,
                 "media_size": len(message.media) if message.media is not None else None,
                 "sent_at": time.time(),  # when it reached the network (pacing is checked against it)
+                **outbox_details(message.details),
             }
             pipe = self.redis.pipeline()
             pipe.rpush(keys.simulator(self.instance_id, "outbox"), json.dumps(entry))
@@ -222,9 +228,10 @@ class SimulatorDriver(SimulatorFeatures, Driver):
             "chat": (params.get("chat") or "120363000000000000@g.us") if is_group else None,
             "is_group": is_group,
             "type": params.get("type") or "text",
-            "text": params.get("text") or params.get("caption") or "",
+            "text": incoming_text(params),
             "timestamp": int(time.time()),
             "media": None,
+            **incoming_details(params),
         }
         if media_bytes is not None:
             event["media"] = {

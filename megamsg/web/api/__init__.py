@@ -4,6 +4,7 @@ from flask import Blueprint
 
 from megamsg.web.api import (
     account,
+    chat_actions,
     contacts,
     delivery_control,
     instance,
@@ -16,6 +17,6 @@ from megamsg.web.api import (
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 CHILDREN = [instance.bp, webhook.bp, messages.bp, simulator.bp, openapi.bp, account.bp, delivery_control.bp]
-CHILDREN += [contacts.bp, simulator_features.bp]
+CHILDREN += [contacts.bp, simulator_features.bp, chat_actions.bp]
 for child in CHILDREN:
     bp.register_blueprint(child)

@@ -1,5 +1,6 @@
 """POST /api/whatsapp/messages/send and the message log."""
 
+import dataclasses
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -10,7 +11,9 @@ from megamsg.errors import ApiError
 from megamsg.media import MediaError, load_media
 from megamsg.session_state import public_status, read_state
 from megamsg.store import idempotency, message_log
+from megamsg.store.message_details import public_details
 from megamsg.web.api.auth import require_instance
+from megamsg.web.api.message_refs import send_details
 from megamsg.web.api.rate_limit import check_rate
 from megamsg.web.api.request_schemas import LIST_QUERY, SEND_HEADERS
 from megamsg.web.api.send_request import SendRequest, validate_send
@@ -84,6 +87,8 @@ def _send(
 ) -> tuple[int, dict, str | None]:
     """(status, body, message id) for a validated request."""
     send_at = None if send_request.send_at is None else check_send_at(send_request.send_at, config)
+    details = send_details(db, instance["id"], send_request.type, send_request.to, send_request)
+    send_request = dataclasses.replace(send_request, details=details)
     status = public_status(read_state(config, instance["id"]))
     if status != "connected" and send_at is None:
         raise ApiError(502, f"WhatsApp session is not connected (status: {status}).")
@@ -134,6 +139,7 @@ def message_json(row: dict, with_history: bool = False) -> dict:
         out.update(push_name=row["push_name"], is_group=bool(row["is_group"]), chat=row["chat"])
         if row["media_path"]:
             out["media_url"] = f"/api/whatsapp/media/{row['id']}"
+    out.update(public_details(row))
     if with_history:
         out["history"] = message_log.history(get_db(), row["id"])
     return out

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.web.api import feature_schemas, openapi_account, request_schemas, response_schemas
+from megamsg.web.api import chat_schemas, feature_schemas, openapi_account, request_schemas, response_schemas
 from megamsg.web.api.openapi_feature_paths import feature_paths
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
@@ -74,6 +74,8 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                 **openapi_account.schemas(),
                 **feature_schemas.response_components(),
                 **feature_schemas.request_components(),
+                **chat_schemas.response_components(),
+                **chat_schemas.request_components(),
             },
         },
     }

@@ -9,6 +9,14 @@ from megamsg.phone import normalise_phone
 from megamsg.store.idempotency import MAX_KEY_LENGTH
 from megamsg.web.api.group_ids import GROUP_ID_PATTERN, GROUP_ID_PROBLEM, group_id
 from megamsg.web.api.schema_parts import nullable, obj, ref, string
+from megamsg.web.api.send_kinds import (
+    EXTRA_TYPES,
+    INCOMING_EXTRA_TYPES,
+    REPLY_TO,
+    incoming_extras,
+    location_variant,
+    reaction_variant,
+)
 from megamsg.web.api.send_time import parse_send_at
 from megamsg.web.validation import RequestSchema
 
@@ -25,6 +33,8 @@ NOT_APPLICABLE = {
     "audio": ("caption", "mime_type", "file_name"),
     "video": ("mime_type", "file_name"),
     "document": (),
+    "location": (),
+    "reaction": ("reply_to",),  # WhatsApp quotes no message in a reaction
 }
 
 LISTED_STATUSES = (
@@ -180,7 +190,12 @@ SEND = _request(
         {
             "phone_number": phone("Recipient (or give group_id instead)."),
             "group_id": group_id("Extension: the group to send to, instead of phone_number (exactly one)."),
-            "type": {"enum": [*TYPES, None], "default": "text", "description": "null means text."},
+            "type": {
+                "enum": [*TYPES, *EXTRA_TYPES, None],
+                "default": "text",
+                "description": "null means text; location and reaction are extensions.",
+            },
+            "reply_to": REPLY_TO,
             "async": _boolean("Answer 202 at once; the outcome follows as a status webhook."),
             "send_at": nullable(
                 string(
@@ -204,10 +219,12 @@ RECIPIENT_CHOICES = [
     {"required": ["phone_number"], "not": {"required": ["group_id"]}},
     {"required": ["group_id"], "not": {"required": ["phone_number"]}},
 ]
-SEND_TYPES = {"text": _text_variant(), **{kind: _media_variant(kind) for kind in MEDIA_TYPES}}
-KNOWN_SEND_FIELDS = frozenset(SEND.schema["properties"]).union(
-    *(variant.schema["properties"] for variant in SEND_TYPES.values())
-)
+SEND_TYPES = {
+    "text": _text_variant(),
+    **{kind: _media_variant(kind) for kind in MEDIA_TYPES},
+    "location": _request(*location_variant(NOT_ALLOWED)),
+    "reaction": _request(*reaction_variant(NOT_ALLOWED, NOT_BLANK)),
+}
 
 LIST_QUERY = _request(
     obj(
@@ -287,12 +304,13 @@ SCAN = _request(
     )
 )
 
+INCOMING_EXTRAS, INCOMING_CONDITIONS, INCOMING_MESSAGES = incoming_extras(NOT_BLANK)
 INCOMING = _request(
     obj(
         {
             "from": phone("Sender."),
             "push_name": nullable(string(maxLength=MAX_PUSH_NAME)),
-            "type": {"enum": list(INCOMING_TYPES), "default": "text"},
+            "type": {"enum": [*INCOMING_TYPES, *INCOMING_EXTRA_TYPES], "default": "text"},
             "text": nullable(string("The text, or the media's caption.", maxLength=MAX_TEXT)),
             "caption": nullable(string(maxLength=MAX_INCOMING_CAPTION)),
             "is_group": {"type": "boolean", "default": False},
@@ -301,16 +319,20 @@ INCOMING = _request(
             "file_name": nullable(string(maxLength=MAX_FILE_NAME)),
             "id": nullable(string("WhatsApp id to use (random when absent).", maxLength=MAX_WA_ID)),
             "media": nullable(string("Media bytes.", pattern=BASE64_PATTERN, contentEncoding="base64")),
+            **INCOMING_EXTRAS,
         },
         ["from"],
         strict=False,
-        # type defaults to text, which needs a text.
-        **{
-            "if": {"properties": {"type": {"const": "text"}}},
-            "then": {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
-        },
+        allOf=[
+            # type defaults to text, which needs a text.
+            {
+                "if": {"properties": {"type": {"const": "text"}}},
+                "then": {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+            },
+            *INCOMING_CONDITIONS,
+        ],
     ),
-    {("text", "required"): "text is required for type text."},
+    {("text", "required"): "text is required for types text and edited.", **INCOMING_MESSAGES},
 )
 
 RECEIPT = _request(

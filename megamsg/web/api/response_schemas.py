@@ -4,9 +4,11 @@ from megamsg.delivery.webhook_config import EVENT_KINDS
 from megamsg.pacing import MAX_INTERVAL_MS, MAX_JITTER_MS
 from megamsg.session_state import STATUSES
 from megamsg.store.message_log import STATUS_RANK
+from megamsg.web.api.detail_schemas import DETAIL_PROPERTIES, LOCATION
 from megamsg.web.api.group_ids import RECIPIENT_PATTERN
 from megamsg.web.api.request_schemas import TYPES
 from megamsg.web.api.schema_parts import nullable, obj, ok, ref, string
+from megamsg.web.api.send_kinds import EXTRA_TYPES
 
 OPENAPI_VERSION = "3.1.0"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
@@ -44,13 +46,14 @@ def _message_schemas() -> dict[str, dict]:
         "wa_id": nullable(string("WhatsApp's id, once sent.")),
         "direction": {"const": "out"},
         "to": string("Recipient: a number, or a group id.", pattern=RECIPIENT_PATTERN),
-        "type": {"enum": list(TYPES)},
+        "type": {"enum": [*TYPES, *EXTRA_TYPES]},
         "text": nullable(string("The text (null for media messages).")),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},
         "ptt": {"type": "boolean"},
         "send_at": nullable(string("When a scheduled message is to be sent (UTC).", format="date-time")),
         "status": {"enum": OUTGOING_STATUSES},
         **{key: common[key] for key in ("error", "created_at", "updated_at", "history")},
+        **{key: DETAIL_PROPERTIES[key] for key in ("reply_to", "location", "reaction")},
     }
     incoming = {
         "id": common["id"],
@@ -63,14 +66,15 @@ def _message_schemas() -> dict[str, dict]:
         "type": common["type"],
         "text": string("The text, or the media's caption (empty string if none)."),
         **{key: common[key] for key in ("caption", "mime_type", "file_name")},
-        "status": {"const": "received"},
+        "status": {"enum": ["received", "read"], "description": "read once marked read through the API."},
         "push_name": NULLABLE_STRING,
         "is_group": {"type": "boolean"},
         "chat": nullable(string("Group id for group messages.")),
         "media_url": string("Where to download the media with the same credentials.", pattern="^/api/"),
         **{key: common[key] for key in ("error", "created_at", "updated_at", "history")},
+        **DETAIL_PROPERTIES,
     }
-    optional = {"history", "media_url"}
+    optional = {"history", "media_url", *DETAIL_PROPERTIES}
     return {
         "OutgoingMessage": obj(outgoing, [key for key in outgoing if key not in optional]),
         "IncomingMessage": obj(incoming, [key for key in incoming if key not in optional]),
@@ -91,7 +95,7 @@ def _send_schemas() -> dict[str, dict]:
     """The send endpoint's answers."""
     answer = {
         "to": string("The recipient, normalised (or the group id).", pattern=RECIPIENT_PATTERN),
-        "type": {"enum": list(TYPES)},
+        "type": {"enum": [*TYPES, *EXTRA_TYPES]},
         "id": string("The message id (GET /api/whatsapp/messages/{message_id}).", minLength=1),
         "ignored_fields": {
             "type": "array",
@@ -195,7 +199,7 @@ def components() -> dict[str, dict]:
             {
                 "id": string(minLength=1),
                 "to": string(pattern=RECIPIENT_PATTERN),
-                "type": {"enum": list(TYPES)},
+                "type": {"enum": [*TYPES, *EXTRA_TYPES]},
                 "text": NULLABLE_STRING,
                 "caption": NULLABLE_STRING,
                 "mime_type": NULLABLE_STRING,
@@ -204,7 +208,16 @@ def components() -> dict[str, dict]:
                 "media_sha256": nullable(string(pattern="^[0-9a-f]{64}$")),
                 "media_size": {"type": ["integer", "null"], "minimum": 0},
                 "sent_at": {"type": "number", "description": "Unix time (seconds) it reached the network."},
-            }
+                "reply_to": string("WhatsApp's id of the message it quotes (replies only)."),
+                "location": LOCATION,
+                "reaction": obj(
+                    {"message_id": string("WhatsApp's id of the message reacted to."), "emoji": string()}
+                ),
+            },
+            [
+                *("id", "to", "type", "text", "caption", "mime_type", "file_name", "ptt"),
+                *("media_sha256", "media_size", "sent_at"),
+            ],
         ),
         "OpenApiDocument": {
             "type": "object",

@@ -1,5 +1,6 @@
 """The send pipeline on the web side: take a paced turn, record, enqueue on wa:<instance>, wait, finalise."""
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -69,7 +70,10 @@ def enqueue_send(
         "ptt": int(request.ptt),
         "media_size": media.size if media else None,
         "media_sha256": media.sha256 if media else None,
+        "details": json.dumps(request.details) if request.details else None,
     }
+    if request.type == "reaction":
+        fields["text"] = request.extras["emoji"]
     if send_at is not None:
         # The database is the schedule: the supervisor queues the message when it is due.
         when = iso_ms(send_at)

@@ -12,6 +12,7 @@ from megamsg.phone import normalise_phone
 from megamsg.redis_conn import get_redis
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.request_schemas import DELAY_NEXT, FAIL_NEXT, INCOMING, RECEIPT, SCAN
+from megamsg.web.api.simulated_details import injected_details
 from megamsg.web.session_control import call_runner
 from megamsg.web.validation import json_object
 
@@ -57,6 +58,7 @@ def incoming() -> ResponseReturnValue:
     }
     if body.get("media"):
         params["media"] = body["media"]
+    params.update(injected_details(body, _wa_id_for))
     return jsonify(_run("incoming", params))
 
 

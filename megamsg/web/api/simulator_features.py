@@ -1,9 +1,13 @@
 """Simulator control beyond the contract: declare which numbers are on WhatsApp and which groups exist."""
 
-from flask import Blueprint, abort, current_app, jsonify
+import json
+
+from flask import Blueprint, abort, current_app, g, jsonify
 from flask.typing import ResponseReturnValue
 
+from megamsg import keys
 from megamsg.phone import normalise_phone
+from megamsg.redis_conn import get_redis
 from megamsg.web.api.auth import require_instance
 from megamsg.web.api.feature_schemas import SIMULATED_GROUPS, SIMULATED_NUMBERS
 from megamsg.web.api.simulator import _run
@@ -29,6 +33,14 @@ def numbers() -> ResponseReturnValue:
         "on_whatsapp": body["on_whatsapp"],
     }
     return jsonify(_run("declare_numbers", params))
+
+
+@bp.get("/activity")
+@require_instance
+def activity() -> ResponseReturnValue:
+    """Read receipts and presence the simulated network got, oldest first."""
+    items = get_redis(current_app.config).lrange(keys.simulator(g.instance["id"], "activity"), 0, -1)
+    return jsonify({"ok": True, "activity": [json.loads(item) for item in items]})
 
 
 @bp.put("/groups")

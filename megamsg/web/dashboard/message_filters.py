@@ -8,7 +8,19 @@ from megamsg.store.message_search import MessageFilter
 
 DIRECTIONS = {"in": "Incoming", "out": "Outgoing"}
 STATUSES = ("scheduled", "queued", "sent", "delivered", "read", "played", "failed", "cancelled", "received")
-TYPES = ("text", "image", "audio", "video", "document", "sticker", "location", "contact")
+TYPES = (
+    "text",
+    "image",
+    "audio",
+    "video",
+    "document",
+    "sticker",
+    "location",
+    "contact",
+    "reaction",
+    "edited",
+    "deleted",
+)
 MAX_SEARCH = 200
 FILTER_KEYS = ("direction", "status", "type", "number", "q")
 CURSOR_KEYS = ("before", "after")

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, get_template_attribute, jsonify, render_temp
 from flask.typing import ResponseReturnValue
 
 from megamsg.store import message_log, message_search
+from megamsg.store.message_details import public_details
 from megamsg.web.dashboard import messages_media
 from megamsg.web.dashboard.message_filters import (
     CURSOR_KEYS,
@@ -138,6 +139,7 @@ def detail(instance_id: str, message_id: str) -> ResponseReturnValue:
         events=message_search.message_events(db, row),
         back=back,
         wa_time=_unix_iso(row["wa_timestamp"]),
+        details=public_details(row),
     )
 
 

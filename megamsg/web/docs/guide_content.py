@@ -41,6 +41,25 @@ MORE_BODIES: tuple[tuple[str, dict[str, Any]], ...] = (
         "mime_type": "text/plain",
         "file_name": "hello.txt",
     }),
+    ("A reply: quote a message of the log (MegaMsg's or WhatsApp's id)", {
+        "phone_number": "+201234567890",
+        "text": "Yes, 6 works",
+        "reply_to": "3EB0C431C26A1916E2D7",
+    }),
+    ("A location", {
+        "phone_number": "+201234567890",
+        "type": "location",
+        "latitude": 30.0444,
+        "longitude": 31.2357,
+        "name": "Tahrir Square",
+        "address": "Cairo",
+    }),
+    ("A reaction to a message of that chat (an empty emoji removes it)", {
+        "phone_number": "+201234567890",
+        "type": "reaction",
+        "message_id": "3EB0C431C26A1916E2D7",
+        "emoji": "👍",
+    }),
     ("Queued: answer 202 at once, the outcome follows as a status webhook", {
         "phone_number": "+201234567890",
         "text": "Hello from MegaMsg!",

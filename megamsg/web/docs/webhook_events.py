@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from megamsg.delivery.webhooks import KINDS
+from megamsg.web.api.detail_schemas import DETAIL_PROPERTIES
 from megamsg.web.docs.schema_samples import sample
 from megamsg.web.docs.schema_walk import resolve
 
@@ -79,7 +80,8 @@ MESSAGE = _event(
             "is_group": {"type": "boolean", "description": "Sent in a group chat.", "examples": [False]},
             "type": {
                 "type": "string",
-                "description": "text, image, audio, video, document, sticker, location, contact, …",
+                "description": "text, image, audio, video, document, sticker, location, contact, …; "
+                "extensions: reaction, edited and deleted, each with its own field of that name.",
                 "examples": ["text"],
             },
             "chat": {**NULLABLE_STRING, "description": "Group messages only: the group's id."},
@@ -106,6 +108,7 @@ MESSAGE = _event(
                 ["mime_type", "file_name", "size", "url"],
                 "Media messages only.",
             ),
+            **DETAIL_PROPERTIES,
         },
         ["id", "from", "push_name", "text", "timestamp", "is_group", "type"],
         "The incoming message.",

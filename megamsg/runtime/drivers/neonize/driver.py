@@ -15,6 +15,7 @@ from megamsg.runtime.drivers.neonize.core import (
 from megamsg.runtime.drivers.neonize.dispatch import EventDispatch
 from megamsg.runtime.drivers.neonize.features import NeonizeFeatures
 from megamsg.runtime.drivers.neonize.loader import load_neonize
+from megamsg.runtime.drivers.neonize.message_builders import jid
 from megamsg.runtime.drivers.neonize.sending import checked_recipient, recipient_server, send_call
 from megamsg.runtime.drivers.neonize.session import SessionLoop
 
@@ -96,7 +97,8 @@ class NeonizeDriver(NeonizeFeatures, SessionLoop, EventDispatch):
             raise NotConnected(self._status)
         number = checked_recipient(message)
         nz = load_neonize()
-        call = send_call(attempt.client, nz.build_jid(number, recipient_server(message)), message)
+        own = jid(self._phone) if self._phone else None
+        call = send_call(attempt.client, nz.build_jid(number, recipient_server(message)), message, own)
         if call is None:
             raise DriverError(f"Message type {message.type!r} cannot be sent.")
         try:

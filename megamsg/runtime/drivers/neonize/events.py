@@ -5,6 +5,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from megamsg.runtime.drivers.neonize.incoming_kinds import location_details, reply_details, special_content
+
 log = logging.getLogger(__name__)
 
 PHONE_SERVERS = ("s.whatsapp.net", "c.us")
@@ -18,6 +20,7 @@ WRAPPERS = (
     "documentWithCaptionMessage",
     "lottieStickerMessage",
     "groupMentionedMessage",
+    "editedMessage",  # an edit: a MESSAGE_EDIT protocol message inside
 )
 MEDIA_FIELDS = {
     "imageMessage": ("image", "image/jpeg"),
@@ -134,13 +137,16 @@ def message_event_from(
     info = ev.Info
     source = info.MessageSource
     chat = source.Chat
-    if source.IsFromMe or ev.IsEdit:
+    if source.IsFromMe:
         return None
     if chat.Server == "newsletter" or (chat.Server == "broadcast" and chat.User == "status"):
         return None
-    content = message_content(ev.Message)
+    unwrapped = unwrap_message(ev.Message)
+    special = special_content(unwrapped, message_content)
+    content = special[:2] + (None,) if special else message_content(ev.Message)
     if content is None:
         return None
+    details = special[2] if special else {**location_details(unwrapped), **reply_details(unwrapped)}
     number = sender_number(source, resolve_lid)
     sender_lid = None
     if number is None:
@@ -161,6 +167,7 @@ def message_event_from(
         "text": text or "",
         "timestamp": unix_seconds(info.Timestamp),
         "media": media,
+        **details,
     }
 
 

@@ -8,6 +8,7 @@ from megamsg.runtime.drivers.base import DriverError, NotConnected
 from megamsg.runtime.drivers.neonize.core import ClientGone, NeonizeCore
 from megamsg.runtime.drivers.neonize.events import jid_to_string
 from megamsg.runtime.drivers.neonize.loader import load_neonize
+from megamsg.runtime.drivers.neonize.message_builders import jid
 
 T = TypeVar("T")
 
@@ -46,6 +47,29 @@ def group_list(groups: Iterable[Any]) -> list[dict[str, Any]]:
     return sorted(listed, key=lambda group: group["id"])
 
 
+# WhatsApp's chat presence: composing (of text or of audio) or paused.
+PRESENCE_STATES = {
+    "typing": ("CHAT_PRESENCE_COMPOSING", "CHAT_PRESENCE_MEDIA_TEXT"),
+    "recording": ("CHAT_PRESENCE_COMPOSING", "CHAT_PRESENCE_MEDIA_AUDIO"),
+    "paused": ("CHAT_PRESENCE_PAUSED", "CHAT_PRESENCE_MEDIA_TEXT"),
+}
+
+
+def read_call(client: Any, message: dict[str, Any], read: Any) -> Callable[[], Any]:
+    """The neonize call that marks an incoming message read (sender: who wrote it, in a group too)."""
+    chat = jid(message["chat"])
+    sender = jid(message.get("sender") or message["chat"])
+    return lambda: client.mark_read(message["id"], chat=chat, sender=sender, receipt=read)
+
+
+def presence_call(
+    client: Any, to: str, state: str, chat_presence: Any, presence_media: Any
+) -> Callable[[], Any]:
+    """The neonize call that shows state in the chat with to (neonize's enums passed in)."""
+    presence, media = PRESENCE_STATES[state]
+    return lambda: client.send_chat_presence(jid(to), chat_presence[presence], presence_media[media])
+
+
 class NeonizeFeatures(NeonizeCore):
     """Mixin of NeonizeDriver: calls on the live client that are not sends."""
 
@@ -72,3 +96,20 @@ class NeonizeFeatures(NeonizeCore):
     def groups(self) -> list[dict[str, Any]]:
         """The groups the linked number is in."""
         return group_list(self._on_client("list the groups", lambda client: client.get_joined_groups()))
+
+    def mark_read(self, message: dict[str, Any]) -> None:
+        """Send WhatsApp a read receipt for an incoming message."""
+        from neonize.utils.enum import ReceiptType
+
+        self._on_client(
+            "mark the message read", lambda client: read_call(client, message, ReceiptType.READ)()
+        )
+
+    def send_presence(self, to: str, state: str) -> None:
+        """Show typing or recording in the chat, or stop (paused)."""
+        from neonize.utils.enum import ChatPresence, ChatPresenceMedia
+
+        self._on_client(
+            "send the presence",
+            lambda client: presence_call(client, to, state, ChatPresence, ChatPresenceMedia)(),
+        )

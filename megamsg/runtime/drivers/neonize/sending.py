@@ -7,6 +7,7 @@ from typing import Any
 
 from megamsg.runtime.drivers.base import DriverError, OutgoingMessage
 from megamsg.runtime.drivers.neonize.core import GoClient
+from megamsg.runtime.drivers.neonize.message_builders import location_message, quoted_event, reaction_message
 
 
 def checked_recipient(message: OutgoingMessage) -> str:
@@ -20,6 +21,8 @@ def checked_recipient(message: OutgoingMessage) -> str:
         raise DriverError("A text message needs some text.")
     if kind in ("image", "audio", "video", "document") and not message.media:
         raise DriverError(f"The {kind} message has no media to send.")
+    if kind in ("location", "reaction") and not message.details.get(kind):
+        raise DriverError(f"The {kind} has nothing to send.")
     if kind in ("audio", "video"):
         missing = [tool for tool in ("ffmpeg", "ffprobe") if shutil.which(tool) is None]
         if missing:
@@ -34,15 +37,23 @@ def recipient_server(message: OutgoingMessage) -> str:
     return "g.us" if (message.to or "").endswith("@g.us") else "s.whatsapp.net"
 
 
-def send_call(client: GoClient, jid: Any, message: OutgoingMessage) -> Callable[[], Any] | None:
+def send_call(
+    client: GoClient, jid: Any, message: OutgoingMessage, own_jid: Any | None = None
+) -> Callable[[], Any] | None:
     """The neonize call that sends a checked message to jid; None for a type WhatsApp cannot take."""
     # checked_recipient() has refused a text without text and a media type without media.
     text, media = message.text or "", message.media or b""
+    details = message.details
+    reply = details.get("reply_to")
+    # neonize's senders take the quoted message as an event; own_jid names us when we quote ourselves.
+    quoted = {"quoted": quoted_event(reply, own_jid)} if reply else {}
     calls: dict[str, Callable[[], Any]] = {
-        "text": lambda: client.send_message(jid, text),
-        "image": lambda: client.send_image(jid, media, caption=message.caption or None),
-        "audio": lambda: client.send_audio(jid, media, ptt=bool(message.ptt)),
-        "video": lambda: client.send_video(jid, media, caption=message.caption or None),
+        "text": lambda: (
+            client.reply_message(text, quoted["quoted"], to=jid) if quoted else client.send_message(jid, text)
+        ),
+        "image": lambda: client.send_image(jid, media, caption=message.caption or None, **quoted),
+        "audio": lambda: client.send_audio(jid, media, ptt=bool(message.ptt), **quoted),
+        "video": lambda: client.send_video(jid, media, caption=message.caption or None, **quoted),
         "document": lambda: client.send_document(
             jid,
             media,
@@ -50,6 +61,9 @@ def send_call(client: GoClient, jid: Any, message: OutgoingMessage) -> Callable[
             title=message.file_name or None,
             filename=message.file_name or None,
             mimetype=message.mime_type or None,
+            **quoted,
         ),
+        "location": lambda: client.send_message(jid, location_message(details["location"], reply, own_jid)),
+        "reaction": lambda: client.send_message(jid, reaction_message(details["reaction"])),
     }
     return calls.get(message.type)
