@@ -84,7 +84,7 @@ system-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs npm php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl nginx systemd)
 
 bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/send_throughput.py
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
