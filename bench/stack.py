@@ -161,6 +161,19 @@ class Stack:
         for instance in instances:
             wait_until(lambda i=instance: self.status(i) == "connected", timeout, "a linked session")
 
+    def redis_url(self) -> str:
+        """The Redis the stack's processes use (the launcher hands the embedded server's URL to its children)."""
+        assert self.process is not None
+        for name in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{name}/environ", "rb") as handle:
+                    env = dict(item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item)
+            except (OSError, ValueError):
+                continue
+            if env.get(b"MEGAMSG_DATA_DIR", b"").decode() == self.data_dir and b"MEGAMSG_REDIS_URL" in env:
+                return env[b"MEGAMSG_REDIS_URL"].decode()
+        raise SystemExit("bench: cannot find the stack's Redis URL")
+
     def webhook_secret(self, instance: dict[str, str]) -> str:
         """The instance's signing secret (straight from the database: the bench owns it)."""
         row: Any = self.db.execute(

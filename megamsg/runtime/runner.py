@@ -12,14 +12,13 @@ import sys
 import threading
 import time
 
-from rq import SimpleWorker
-
 from megamsg import keys
 from megamsg.config import process_config
 from megamsg.queues import MegamsgJob, queue
 from megamsg.redis_conn import get_redis
 from megamsg.runtime.abandoned_jobs import recover_session_queue
 from megamsg.runtime.drivers import load_driver
+from megamsg.runtime.lean_worker import LeanWorker
 from megamsg.runtime.lease import EXIT_LEASE_HELD, EXIT_LEASE_LOST, Lease
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.runner_sink import RunnerSink
@@ -90,7 +89,7 @@ class EarlyStop:
 
     def __init__(self) -> None:
         self.requested = False
-        self.worker: SimpleWorker | None = None
+        self.worker: LeanWorker | None = None
         signal.signal(signal.SIGTERM, self)
         signal.signal(signal.SIGINT, self)
 
@@ -131,7 +130,7 @@ def run(instance_id: str) -> int:
     try:
         driver.start()
         recover_session_queue(client, keys.session_queue(instance_id), MegamsgJob, sink)
-        worker = SimpleWorker(
+        worker = LeanWorker(
             [queue(config, keys.session_queue(instance_id))],
             connection=client,
             job_class=MegamsgJob,
