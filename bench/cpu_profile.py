@@ -39,6 +39,17 @@ def redis_commands(client: Any) -> int:
     return int(client.info("stats")["total_commands_processed"])
 
 
+def command_mix(client: Any) -> dict[str, int]:
+    """Calls so far by Redis command."""
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in client.info("commandstats").items()}
+
+
+def print_mix(before: dict[str, int], after: dict[str, int], count: int) -> None:
+    """Redis commands per unit, by command, most first."""
+    deltas = sorted(((after[k] - before.get(k, 0)) / count, k) for k in after if after[k] > before.get(k, 0))
+    print("   per unit: " + ", ".join(f"{k} {n:.1f}" for n, k in reversed(deltas) if n >= 0.05))
+
+
 def in_stack_env(stack: Stack) -> None:
     """This process talks to the stack's Redis and database as the stack's processes do."""
     os.environ.update(stack.env)
@@ -59,10 +70,11 @@ def profile_send(stack: Stack, count: int, top: int) -> None:
     from megamsg.redis_conn import get_redis  # noqa: PLC0415
 
     redis = get_redis(load_config())
-    commands = redis_commands(redis)
+    commands, mix = redis_commands(redis), command_mix(redis)
     started = time.thread_time()
     for _ in range(count):
         client.post("/api/whatsapp/messages/send", headers=headers, json=body)
+    print_mix(mix, command_mix(redis), count)
     print(
         f"== send (web process), unprofiled: {(time.thread_time() - started) * 1000 / count:.2f} ms CPU per send; "
         f"{(redis_commands(redis) - commands) / count:.1f} Redis commands per send (all processes)"
@@ -115,9 +127,10 @@ def profile_jobs(stack: Stack, count: int, top: int, worker_class: str) -> None:
             worker = (LeanWorker if worker_class == "lean" else SimpleWorker)(
                 [queue(config, n) for n in names], connection=events.connection, job_class=MegamsgJob
             )
-            commands = redis_commands(events.connection)
+            commands, mix = redis_commands(events.connection), command_mix(events.connection)
             started = time.thread_time()
             worker.work(burst=True, max_jobs=count, logging_level="WARNING")
+            print_mix(mix, command_mix(events.connection), count)
             print(
                 f"== {label}, unprofiled: {(time.thread_time() - started) * 1000 / count:.2f} ms CPU per job, "
                 f"{(redis_commands(events.connection) - commands) / count:.1f} Redis commands per job"
