@@ -11,12 +11,16 @@ jobs: the incoming path's background jobs. The stack's events and webhook worker
 A loaded machine slows everything down but hardly changes CPU time per call: compare runs.
 """
 
+import sys
+
+if "--no-hiredis" in sys.argv:  # before redis is imported: redis-py falls back to its Python parser
+    sys.modules["hiredis"] = None  # type: ignore[assignment]
+
 import argparse
 import cProfile
 import os
 import pstats
 import signal
-import sys
 import time
 from typing import Any
 
@@ -148,6 +152,17 @@ def profile_jobs(stack: Stack, count: int, top: int, worker_class: str) -> None:
         receiver.close()
 
 
+def without_connection_reuse() -> None:
+    """For comparison: jobs and requests open and close a connection each time, as before they were reused."""
+    from megamsg.delivery import events, webhooks  # noqa: PLC0415
+    from megamsg.store.db import connect  # noqa: PLC0415
+    from megamsg.web import db  # noqa: PLC0415
+
+    for module in (events, webhooks, db):
+        module.acquire = connect  # type: ignore[attr-defined]
+        module.release = lambda db, _path: db.conn.close()  # type: ignore[attr-defined]
+
+
 def main() -> int:
     """Start a stack, link one instance, profile."""
     parser = argparse.ArgumentParser(
@@ -156,8 +171,12 @@ def main() -> int:
     parser.add_argument("what", choices=["send", "jobs"])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--no-hiredis", action="store_true", help="compare: redis-py's Python parser")
+    parser.add_argument("--no-reuse", action="store_true", help="compare: a new SQLite connection per job")
     parser.add_argument("--worker", choices=["lean", "simple"], default="lean", help="jobs: the worker class")
     args = parser.parse_args()
+    if args.no_reuse:
+        without_connection_reuse()
     with Stack("simulator") as stack:
         stack.link(stack.add_instances(1))
         in_stack_env(stack)
