@@ -6,7 +6,7 @@ BIN = $(VENV)/bin
 # tests/axe/package-lock.json pins; `npm ci` again whenever the lock file changes.
 AXE = tests/axe/node_modules/.installed
 
-.PHONY: run test test-slow lint format run-deps system-deps bench clean
+.PHONY: run test test-slow lint format run-deps system-deps bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,7 @@ define install-missing
 	  php-curl) php -r 'exit(extension_loaded("curl") ? 0 : 1);' 2>/dev/null || missing="$$missing php-curl";; \
 	  nginx) command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx";; \
 	  systemd) command -v systemd-analyze >/dev/null || missing="$$missing systemd";; \
+	  wrk) command -v wrk >/dev/null || missing="$$missing wrk";; \
 	esac; done; \
 	if [ -z "$$missing" ]; then echo "System packages present: $(1)"; \
 	elif ! command -v apt-get >/dev/null; then echo "Please install these system packages:$$missing"; \
@@ -83,8 +84,13 @@ run-deps:
 system-deps:
 	$(call install-missing,python3-venv libmagic1 ffmpeg chromium curl nodejs npm php-cli php-illuminate-http php-guzzlehttp-guzzle php-curl nginx systemd)
 
-bench: $(VENV)/.dev-deps
-	$(BIN)/python bench/send_throughput.py
+# Send, incoming-webhook and memory figures into bench/results/latest.md (bench/README.md);
+# BENCH_ARGS=--quick for a short run. wrk drives the send figures.
+bench-deps:
+	$(call install-missing,wrk)
+
+bench: bench-deps $(VENV)/.dev-deps
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

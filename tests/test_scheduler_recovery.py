@@ -107,3 +107,16 @@ def test_an_unregistered_owner_is_left_to_its_ttl(app, connection):
         assert connection.get(LOCK) == b"never-registered"
     finally:
         connection.delete(LOCK)
+
+
+def test_an_owner_whose_hash_holds_only_a_late_heartbeat_is_left_to_its_ttl(app, connection):
+    # RQ's scheduler heartbeat (HSET last_heartbeat) can land after its register_death deleted the
+    # hash, leaving a partial one: a starting worker must not crash on it (KeyError 'name').
+    connection.set(LOCK, "half-registered", ex=60)
+    connection.hset("rq:scheduler:half-registered", "last_heartbeat", utcformat(datetime.now(UTC)))
+    try:
+        assert owner_is_dead(connection, "half-registered") is False
+        assert release_stale_locks(connection, [keys.EVENTS_QUEUE]) == []
+        assert connection.get(LOCK) == b"half-registered"
+    finally:
+        connection.delete(LOCK, "rq:scheduler:half-registered")

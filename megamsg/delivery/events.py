@@ -22,7 +22,7 @@ from megamsg.delivery.webhooks import publish
 from megamsg.queues import queue
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.store import message_log
-from megamsg.store.db import connect
+from megamsg.store.db import acquire, release
 from megamsg.store.instances import get_instance
 from megamsg.store.message_details import public_details
 from megamsg.store.webhook_events import published_message
@@ -39,7 +39,7 @@ Handler = Callable[[dict[str, Any], sqlite_utils.Database, dict, dict[str, Any]]
 def handle_event(instance_id: str, event: dict[str, Any]) -> str:
     """RQ job: dispatch one runner event; returns what was done (for the job log)."""
     config = process_config()
-    db = connect(config["DATABASE"])
+    db = acquire(config["DATABASE"])
     try:
         instance = get_instance(db, instance_id)
         if instance is None:
@@ -50,7 +50,7 @@ def handle_event(instance_id: str, event: dict[str, Any]) -> str:
             return "ignored"
         return handler(config, db, instance, event)
     finally:
-        db.conn.close()
+        release(db, config["DATABASE"])
 
 
 def media_path(config: dict[str, Any], instance_id: str, message_id: str) -> Path:

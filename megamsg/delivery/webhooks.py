@@ -34,7 +34,7 @@ from megamsg.delivery.webhook_attempt import AttemptResult, post, signed_headers
 from megamsg.delivery.webhook_config import EVENT_KINDS, selected_events
 from megamsg.queues import queue
 from megamsg.store import webhook_events
-from megamsg.store.db import connect
+from megamsg.store.db import acquire, release
 from megamsg.store.instances import get_instance
 from megamsg.store.webhook_events import IN_PROGRESS, get_event
 
@@ -116,12 +116,12 @@ def redeliver(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) 
 def deliver(event_id: str) -> str:
     """RQ job: make the event's next delivery attempt; returns what happened (for the job log)."""
     config = process_config()
-    db = connect(config["DATABASE"])
+    db = acquire(config["DATABASE"])
     try:
         event = get_event(db, event_id)
         summary, retry_in = _attempt(db, config, event_id)
     finally:
-        db.conn.close()
+        release(db, config["DATABASE"])
     if retry_in is not None and event is not None:
         _schedule(config, event_id, event["instance_id"], retry_in)
     return summary

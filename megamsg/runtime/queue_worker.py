@@ -3,13 +3,12 @@
 import logging
 import sys
 
-from rq import SimpleWorker
-
 from megamsg import keys
 from megamsg.config import process_config
 from megamsg.queues import MegamsgJob
 from megamsg.redis_conn import get_redis
 from megamsg.runtime.abandoned_jobs import release_abandoned_jobs
+from megamsg.runtime.lean_worker import LeanWorker
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.scheduler_locks import MAINTENANCE_INTERVAL_SECONDS, release_stale_locks
 
@@ -19,12 +18,12 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = process_config()
     stop_when_orphaned()
-    # SimpleWorker: jobs are short SQLite/HTTP work; no fork per job keeps latency low.
+    # SimpleWorker (as LeanWorker): jobs are short SQLite/HTTP work; no fork per job keeps latency low.
     names = sys.argv[1:] or [keys.EVENTS_QUEUE, *keys.webhook_queues(config)]
     connection = get_redis(config)
     release_stale_locks(connection, names)
     release_abandoned_jobs(connection, names, MegamsgJob)
-    worker = SimpleWorker(
+    worker = LeanWorker(
         names, connection=connection, job_class=MegamsgJob, maintenance_interval=MAINTENANCE_INTERVAL_SECONDS
     )
     worker.work(with_scheduler=True, logging_level="WARNING")

@@ -1,7 +1,7 @@
 """A session runner: `python -m megamsg.runtime.runner [--follow-stdin] [INSTANCE_ID ...]`.
 
 A fresh interpreter that imports only its WhatsApp driver and hosts several sessions, each in
-threads of its own (session_host): its lease, its driver, and an rq.SimpleWorker on
+threads of its own (session_host): its lease, its driver, and a LeanWorker (rq.SimpleWorker) on
 wa:<instance_id> (no fork) so send jobs run next to the live client. The supervisor says which
 instances to host: the arguments at start, then (with --follow-stdin) one JSON list per line on
 stdin whenever the set changes; stdin closing means the supervisor is gone. It never opens SQLite.

@@ -27,6 +27,9 @@ def owner_is_dead(connection: Redis, owner: str) -> bool:
         scheduler = RQScheduler.fetch(owner, connection)
     except SchedulerNotFound:
         return False  # not registered yet (or expired with its lock): wait for the TTL
+    except (KeyError, ValueError):
+        # A heartbeat that landed after the scheduler deleted its hash leaves a partial one.
+        return False
     return dead_on_this_host(scheduler.hostname, scheduler.pid, scheduler.created_at)
 
 

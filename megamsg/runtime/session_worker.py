@@ -1,4 +1,4 @@
-"""An rq.SimpleWorker that runs in a thread of a runner, one per hosted instance queue.
+"""A LeanWorker (rq.SimpleWorker, fewer round trips) that runs in a thread of a runner, one per hosted instance queue.
 
 RQ's worker is made for the main thread: it installs signal handlers, times jobs out with
 SIGALRM and blocks in BLPOP for minutes. Here each instance's queue gets its own worker thread,
@@ -9,11 +9,11 @@ asking (`stop()`), and the worker finishes the job in progress first.
 from typing import Any
 
 from redis import Redis
-from rq import SimpleWorker
 from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
 
 from megamsg.queues import MegamsgJob
+from megamsg.runtime.lean_worker import LeanWorker
 
 POLL_SECONDS = 1  # an idle worker notices a stop request within this long
 # RQ derives its blocking-read timeout (worker_ttl - 15) and the socket timeout it wants
@@ -22,7 +22,7 @@ WORKER_TTL = 16
 SOCKET_TIMEOUT = 11.0
 
 
-class SessionWorker(SimpleWorker):
+class SessionWorker(LeanWorker):
     """Serves one instance's queue in the calling thread until stop()."""
 
     # Job timeouts by a timer thread raising in the worker's thread (SIGALRM is the main thread's only).

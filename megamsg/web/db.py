@@ -3,22 +3,22 @@
 import sqlite_utils
 from flask import Flask, current_app, g
 
-from megamsg.store.db import connect, migrate
+from megamsg.store.db import acquire, migrate, release
 from megamsg.store.schema import SchemaTooNew
 
 
 def get_db() -> sqlite_utils.Database:
-    """The request's database connection, opened on first use."""
+    """The request's database connection, taken on first use (a reused one when the process has one idle)."""
     if "db" not in g:
-        g.db = connect(current_app.config["DATABASE"])
+        g.db = acquire(current_app.config["DATABASE"])
     return g.db
 
 
 def close_db(_exc: BaseException | None = None) -> None:
-    """Close the request's connection, if one was opened."""
+    """Hand the request's connection back (any open transaction rolled back), if one was taken."""
     db = g.pop("db", None)
     if db is not None:
-        db.conn.close()
+        release(db, current_app.config["DATABASE"])
 
 
 def init_app(app: Flask, migrate_now: bool = True) -> None:
