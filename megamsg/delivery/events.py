@@ -23,7 +23,7 @@ from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.store import message_log
 from megamsg.store.db import connect
 from megamsg.store.instances import get_instance
-from megamsg.store.webhook_events import published_message
+from megamsg.store.webhook_events import DuplicateMessage, published_message
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +126,10 @@ def _incoming_message(
         if path:
             message_log.set_media_path(db, row["id"], path)
             row["media_path"] = path
-    publish(db, config, instance, "message", message_payload(row, event))
+    try:
+        publish(db, config, instance, "message", message_payload(row, event))
+    except DuplicateMessage:
+        return "duplicate"  # another run of this job recorded it meanwhile
     return "stored"
 
 
