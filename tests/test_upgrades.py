@@ -97,7 +97,11 @@ def shape(path: str) -> dict:
     for table in tables:
         columns = sorted(raw.execute(f"PRAGMA table_info([{table}])").fetchall())
         indexes = sorted(
-            (unique, tuple(c[2] or "<expression>" for c in raw.execute(f"PRAGMA index_info([{name}])")), partial)
+            (
+                unique,
+                tuple(c[2] or "<expression>" for c in raw.execute(f"PRAGMA index_info([{name}])")),
+                partial,
+            )
             for _seq, name, unique, _origin, partial in raw.execute(f"PRAGMA index_list([{table}])")
         )
         result[table] = {"columns": [c[1:] for c in columns], "indexes": indexes}

@@ -325,7 +325,9 @@ def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_
     assert selected["id"].startswith("msg_") and selected["id"] != test["id"]
 
     body = json.loads(selected["payload"])
-    assert list(body) == ["type", "instance_id", "sequence", "status", "timestamp"] and body["type"] == "status"
+    assert (
+        list(body) == ["type", "instance_id", "sequence", "status", "timestamp"] and body["type"] == "status"
+    )
     assert body["instance_id"] == instance["id"]
     with pytest.raises(ValueError):
         record_event(db, instance, "message", {"type": "status"})

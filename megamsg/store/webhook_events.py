@@ -209,3 +209,51 @@ def _has_message_event(db: sqlite_utils.Database, instance_id: str, wa_id: str |
             [instance_id, wa_id],
         ).fetchone()
     )
+
+
+def restart_range(
+    db: sqlite_utils.Database, instance_id: str, status: str, since: str, until: str, limit: int
+) -> tuple[list[str], int]:
+    """Start a fresh round for the instance's events of that status recorded in [since, until].
+
+    At most limit of them, the lowest sequence first, in one transaction; returns their ids in
+    sequence order and how many more matched.
+    """
+    where = "instance_id = ? AND status = ? AND created_at >= ? AND created_at <= ?"
+    params = [instance_id, status, since, until]
+    with immediate(db):
+        ids = [
+            row[0]
+            for row in db.execute(
+                f"SELECT id FROM webhook_events WHERE {where} ORDER BY sequence LIMIT ?", [*params, limit]
+            )
+        ]
+        total = db.execute(f"SELECT COUNT(*) FROM webhook_events WHERE {where}", params).fetchone()[0]
+        marks = ", ".join("?" for _ in ids)
+        if ids:
+            db.execute(
+                "UPDATE webhook_events SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?"
+                f" WHERE id IN ({marks})",
+                [now_iso(), *ids],
+            )
+    return ids, total - len(ids)
+
+
+def count_in_range(db: sqlite_utils.Database, instance_id: str, status: str, since: str, until: str) -> int:
+    """How many of the instance's events of that status were recorded in [since, until]."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM webhook_events WHERE instance_id = ? AND status = ? AND created_at >= ?"
+        " AND created_at <= ?",
+        [instance_id, status, since, until],
+    ).fetchone()
+    return int(row[0])
+
+
+def unsent_message_event(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> str | None:
+    """The id of this incoming message's event if it is still waiting for its first attempt."""
+    row = db.execute(
+        "SELECT id FROM webhook_events WHERE instance_id = ? AND kind = 'message'"
+        " AND json_extract(payload, '$.message.id') = ? AND status = 'pending' AND attempts = 0",
+        [instance_id, wa_id],
+    ).fetchone()
+    return str(row[0]) if row else None
