@@ -18,8 +18,10 @@ from megamsg.web import create_app
 from tests.processes import REPO, child_env
 
 EARLIER = [version for version, _name, _migrate in migrations.MIGRATIONS]
-# (table, column) pairs a later migration rewrites on purpose; none so far.
-CHANGED_ON_PURPOSE: set[tuple[str, str]] = set()
+# (table, column) pairs a later migration rewrites on purpose.
+CHANGED_ON_PURPOSE: set[tuple[str, str]] = {
+    ("webhook_events", "payload"),  # 10: stored bodies gain their sequence (JSON ones only)
+}
 ROWS_PER_TABLE = 2
 
 

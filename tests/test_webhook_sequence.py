@@ -136,3 +136,56 @@ def test_the_events_job_run_twice_at_once_records_one_message_and_one_event(app,
         assert [payload for _, payload in sequences(database, instance["id"])] == [1]
     finally:
         database.conn.close()
+
+
+def test_migration_10_numbers_existing_events_per_instance_in_recorded_order(tmp_path, monkeypatch):
+    from tests.test_upgrades import build_at
+
+    path = str(tmp_path / "old.db")
+    build_at(path, 8, monkeypatch)
+    old = connect(path)
+    rows = [  # (id, instance, created_at) inserted out of time order
+        ("e3", "inst_a", "2026-05-02T10:00:02+00:00"),
+        ("e1", "inst_a", "2026-05-02T10:00:00+00:00"),
+        ("e9", "inst_b", "2026-05-02T09:00:00+00:00"),
+        ("e2", "inst_a", "2026-05-02T10:00:01+00:00"),
+    ]
+    for event_id, instance_id, created_at in rows:
+        old.execute(
+            "INSERT INTO webhook_events (id, instance_id, kind, payload, status, attempts, created_at, updated_at)"
+            " VALUES (?, ?, 'session', ?, 'delivered', 1, ?, ?)",
+            [event_id, instance_id, json.dumps({"type": "session", "id": event_id}), created_at, created_at],
+        )
+    old.conn.commit()
+    old.conn.close()
+
+    from megamsg.store.db import migrate
+
+    assert 10 in migrate(path)
+    database = connect(path)
+    try:
+        numbered = {
+            row[0]: (row[1], json.loads(row[2]))
+            for row in database.execute("SELECT id, sequence, payload FROM webhook_events")
+        }
+    finally:
+        database.conn.close()
+    assert {event_id: seq for event_id, (seq, _) in numbered.items()} == {"e1": 1, "e2": 2, "e3": 3, "e9": 1}
+    assert all(body["sequence"] == seq and body["id"] == eid for eid, (seq, body) in numbered.items())
+
+
+def test_migrations_apply_in_version_order_whatever_the_list_order(tmp_path, monkeypatch):
+    from megamsg.store import migrations
+
+    applied: list[int] = []
+    shuffled = [
+        (version, name, lambda db, v=version, step=step: (applied.append(v), step(db)))
+        for version, name, step in reversed(migrations.MIGRATIONS)
+    ]
+    monkeypatch.setattr(migrations, "MIGRATIONS", shuffled)
+    database = connect(str(tmp_path / "fresh.db"))
+    try:
+        migrations.apply_migrations(database)
+    finally:
+        database.conn.close()
+    assert applied == sorted(applied) and len(applied) == len(shuffled)
