@@ -119,10 +119,12 @@ class SpooledPublisher:
 
 
 def publisher_for(directory: Path, instance_id: str, publish: Publish) -> SpooledPublisher:
-    """The process's publisher for the instance (created on first use with publish)."""
+    """The process's publisher for the instance, publishing from now on with publish."""
     spool = EventSpool(directory, instance_id)
     with _lock:
         existing = _publishers.get(spool.path)
         if existing is None:
             existing = _publishers[spool.path] = SpooledPublisher(spool, publish)
+        else:
+            existing.publish = publish  # a new session of the instance in this process: its client
         return existing
