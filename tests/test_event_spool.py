@@ -2,10 +2,13 @@
 
 The runner retries briefly, then spools to <data dir>/spool/<instance>.jsonl and replays it in
 order (before anything newer) once Redis is back; the events job dedupes by WhatsApp id.
+
+Redis is killed while no job is in flight. A job an RQ worker had just taken when Redis died
+comes back only through RQ's own cleanup (its intermediate queue after a minute, or its started
+registry after the job timeout), which is a matter for the workers, not for the runner's spool.
 """
 
 import json
-import os
 import shutil
 import signal
 import stat
@@ -27,8 +30,6 @@ from megamsg.store.db import connect
 from tests.conftest import wait_for
 from tests.processes import REPO, child_env
 from tests.webhook_support import WEBHOOK_TEST_CONFIG
-
-IN_FLIGHT_BACK = 150.0
 
 
 class OwnRedis:
@@ -176,38 +177,23 @@ def undelivered(db) -> list[tuple]:
     ]
 
 
+@pytest.mark.slow  # about 20 s: a stack, a slow burst, Redis killed and started again
 def test_events_produced_while_redis_is_down_arrive_once_and_in_order_after_it_is_back(
     app, client, db, connected_instance, own_redis, scripted_receiver
 ):
     instance, _, headers = connected_instance
     set_webhook(db, instance["id"], scripted_receiver.url, ["message"])
     rotate_secret(db, instance["id"])
-    count = 80
+    count = 7
+    # Two seconds apart: Redis is killed while no job is in flight (see the module's note on
+    # RQ), and the phone keeps delivering while it is away and after it is back.
     started = client.post(
         "/api/simulator/incoming-burst",
         headers=headers,
-        json={"from": "+201234567890", "text": "burst", "count": count, "interval_ms": 50},
+        json={"from": "+201234567890", "text": "burst", "count": count, "interval_ms": 2000},
     )
     assert started.status_code == 200, started.get_data(as_text=True)
     ids = started.get_json()["ids"]
-    assert len(ids) == count
-
-    wait_for(lambda: len(incoming_texts(app, instance["id"])) >= 5, 20, what="the first messages stored")
-    own_redis.kill()
-    spool = Path(app.config["DATA_DIR"], "spool", f"{instance['id']}.jsonl")
-    wait_for(lambda: len(spooled(spool)) >= 15, 20, what="events spooled while Redis is down")
-    assert stat.S_IMODE(spool.stat().st_mode) == 0o600
-    own_redis.start()  # the burst goes on meanwhile: newer events must wait behind the spool
-    back_at = time.monotonic()
-
-    expected = [f"burst {n}" for n in range(1, count + 1)]
-    # An events job the worker had just taken when Redis died is handed back by RQ's own cleanup
-    # of its intermediate queue, which waits a minute: hence the long deadline.
-    wait_for(
-        lambda: len(incoming_texts(app, instance["id"])) == count, IN_FLIGHT_BACK, what="every message stored"
-    )
-    print(f"every message stored {time.monotonic() - back_at:.1f} s after Redis was back")
-    assert incoming_texts(app, instance["id"]) == expected  # none lost, none twice, in order
 
     def message_webhooks() -> dict[str, dict]:
         return {
@@ -215,15 +201,32 @@ def test_events_produced_while_redis_is_down_arrive_once_and_in_order_after_it_i
             for request in scripted_receiver.requests
         }
 
+    def first_delivered() -> bool:
+        return len(message_webhooks()) == 1 and undelivered(db) == []
+
+    wait_for(first_delivered, 20, interval=0.02, what="the first message delivered")
+    own_redis.kill()
+    spool = Path(app.config["DATA_DIR"], "spool", f"{instance['id']}.jsonl")
+    wait_for(lambda: len(spooled(spool)) >= 2, 20, what="events spooled while Redis is down")
+    assert [event["wa_id"] for event in spooled(spool)][:2] == ids[1:3]
+    assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+    own_redis.start()
+    back_at = time.monotonic()
+
+    expected = [f"burst {n}" for n in range(1, count + 1)]
+    wait_for(lambda: len(incoming_texts(app, instance["id"])) >= 3, 60, what="the spooled messages stored")
+    print(f"spooled messages stored {time.monotonic() - back_at:.1f} s after Redis was back")
+    wait_for(lambda: len(incoming_texts(app, instance["id"])) == count, 60, what="every message stored")
+    assert incoming_texts(app, instance["id"]) == expected  # none lost, none twice, in order
     try:
-        wait_for(lambda: len(message_webhooks()) == count, IN_FLIGHT_BACK, what="a webhook per message")
+        wait_for(lambda: len(message_webhooks()) == count, 60, what="a webhook per message")
     except AssertionError as exc:
         raise AssertionError(f"{exc}; not delivered: {undelivered(db)}") from None
-    print(f"every webhook received {time.monotonic() - back_at:.1f} s after Redis was back")
     bodies = sorted(message_webhooks().values(), key=lambda body: body["sequence"])
     assert [body["message"]["text"] for body in bodies] == expected
     assert [body["message"]["id"] for body in bodies] == ids
     first = bodies[0]["sequence"]  # after the session's own events
     assert [body["sequence"] for body in bodies] == list(range(first, first + count))
-    wait_for(lambda: not spool.exists(), 10, what="the replayed spool removed")
-    assert not os.path.exists(spool)
+    arrived = [json.loads(request["body"])["sequence"] for request in scripted_receiver.requests]
+    assert arrived == sorted(arrived)  # and they reached the receiver in that order
+    assert not spool.exists()
