@@ -212,6 +212,7 @@ PAGES = [
     Page("token-gone", instance_page("/token")),
     Page("webhooks", instance_page("/webhooks")),
     Page("webhook-event", event_page),
+    Page("redeliver-failed", instance_page("/webhooks/redeliver-failed?hours=24")),
     Page("account", path("/account")),
     Page("confirm", path("/account/logout-everywhere")),
     Page("delete", instance_page("/delete")),

@@ -124,6 +124,7 @@ def test_fails_twice_then_delivered_with_stable_id_and_valid_signatures(
         assert verify_signature(hooked["webhook_secret"], request) == {
             **message_payload(),
             "instance_id": hooked["id"],
+            "sequence": 1,
         }
     gaps = [
         b["at"] - a["at"]
@@ -314,7 +315,9 @@ def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_
 
     set_webhook(db, instance["id"], scripted_receiver.url, ["status"])
     instance = db["instances"].get(instance["id"])
-    unselected = get_event(db, record_event(db, instance, "message", message_payload()))
+    second = message_payload()
+    second["message"]["id"] = "SECOND123456"  # one message event per WhatsApp id
+    unselected = get_event(db, record_event(db, instance, "message", second))
     assert unselected["status"] == "skipped" and "message events" in unselected["last_error"]
     selected = get_event(db, record_event(db, instance, "status", {"status": {"id": "x"}}))
     test = get_event(db, record_event(db, instance, "test", {}))
@@ -322,7 +325,9 @@ def test_record_event_stores_body_once_and_skips_what_will_not_be_sent(db, make_
     assert selected["id"].startswith("msg_") and selected["id"] != test["id"]
 
     body = json.loads(selected["payload"])
-    assert list(body) == ["type", "instance_id", "status", "timestamp"] and body["type"] == "status"
+    assert (
+        list(body) == ["type", "instance_id", "sequence", "status", "timestamp"] and body["type"] == "status"
+    )
     assert body["instance_id"] == instance["id"]
     with pytest.raises(ValueError):
         record_event(db, instance, "message", {"type": "status"})

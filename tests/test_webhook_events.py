@@ -129,7 +129,7 @@ def test_incoming_message_payload(
     injected = client.post("/api/simulator/incoming", headers=headers, json=incoming)
     assert injected.status_code == 200, injected.get_data(as_text=True)
     [payload] = wait_for(lambda: receiver.of_type("message"), 15, what="message webhook")
-    assert set(payload) == {"type", "instance_id", "message", "timestamp"}
+    assert set(payload) == {"type", "instance_id", "sequence", "message", "timestamp"}
     assert payload["instance_id"] == instance["id"]
     iso(payload["timestamp"])  # ISO 8601
     message = payload["message"]

@@ -18,14 +18,14 @@ from megamsg.clock import now_iso
 from megamsg.config import process_config
 from megamsg.delivery.message_extras import incoming_details
 from megamsg.delivery.outcomes import apply_send_result, status_payload
-from megamsg.delivery.webhooks import publish
+from megamsg.delivery.webhooks import enqueue_delivery, publish
 from megamsg.queues import queue
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.store import message_log
 from megamsg.store.db import acquire, release
 from megamsg.store.instances import get_instance
 from megamsg.store.message_details import public_details
-from megamsg.store.webhook_events import published_message
+from megamsg.store.webhook_events import DuplicateMessage, published_message, unsent_message_event
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,12 @@ def _incoming_message(
         },
     )
     if not created and published_message(db, instance["id"], event["wa_id"]):
+        unsent = unsent_message_event(db, instance["id"], event["wa_id"])
+        if unsent:
+            # A run that died (Redis away) between storing the event and queueing its delivery;
+            # a second queued delivery is harmless: only one claims the attempt.
+            enqueue_delivery(config, unsent, instance["id"])
+            return "duplicate; its delivery queued again"
         return "duplicate"
     # New, or stored by an earlier run of this job that failed before publishing: finish the work.
     if event.get("media_parked") and not row.get("media_path"):
@@ -130,7 +136,10 @@ def _incoming_message(
         if path:
             message_log.set_media_path(db, row["id"], path)
             row["media_path"] = path
-    publish(db, config, instance, "message", message_payload(row, event))
+    try:
+        publish(db, config, instance, "message", message_payload(row, event))
+    except DuplicateMessage:
+        return "duplicate"  # another run of this job recorded it meanwhile
     return "stored"
 
 

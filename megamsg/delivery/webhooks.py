@@ -113,6 +113,29 @@ def redeliver(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) 
     enqueue_delivery(config, event_id, event["instance_id"])
 
 
+def redeliver_range(
+    db: sqlite_utils.Database,
+    config: dict[str, Any],
+    instance: dict,
+    status: str,
+    since: str,
+    until: str,
+    limit: int,
+) -> tuple[list[str], int]:
+    """Start a fresh round for a range of the instance's finished events, queued in sequence order.
+
+    Returns the event ids queued and how many more matched beyond limit.
+    """
+    if not instance.get("webhook_url"):
+        raise RedeliveryRefused("No webhook URL is set: set one first, then redeliver.")
+    event_ids, remaining = webhook_events.restart_range(db, instance["id"], status, since, until, limit)
+    # One queue per instance, one worker per queue: they go out in this order. Should this
+    # process die before all are queued, the sweeper queues the rest (pending, never queued).
+    for event_id in event_ids:
+        enqueue_delivery(config, event_id, instance["id"])
+    return event_ids, remaining
+
+
 def deliver(event_id: str) -> str:
     """RQ job: make the event's next delivery attempt; returns what happened (for the job log)."""
     config = process_config()

@@ -217,6 +217,29 @@ def _m009_message_details(db: sqlite_utils.Database) -> None:
     db.table("messages").add_column("details", str)
 
 
+def _m010_webhook_sequence(db: sqlite_utils.Database) -> None:
+    # A per-instance sequence on every webhook event, so receivers can restore the order that
+    # retries shuffle. Existing events are numbered in the order they were recorded, and their
+    # stored bodies (sent as they are on every attempt) gain the same number.
+    db.table("webhook_events").add_column("sequence", int)
+    db.execute(
+        "UPDATE webhook_events SET sequence = (SELECT n FROM (SELECT id, ROW_NUMBER() OVER"
+        " (PARTITION BY instance_id ORDER BY created_at, rowid) AS n FROM webhook_events) AS ranked"
+        " WHERE ranked.id = webhook_events.id)"
+    )
+    db.execute(
+        "UPDATE webhook_events SET payload = json_set(payload, '$.sequence', sequence) WHERE json_valid(payload)"
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_sequence ON webhook_events (instance_id, sequence)"
+    )
+    # The events job looks up an incoming message's event by its WhatsApp id (dedupe on the way in).
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS webhook_events_message_id ON webhook_events"
+        " (instance_id, json_extract(payload, '$.message.id')) WHERE kind = 'message'"
+    )
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "users, instances, settings", _m001_initial),
     (2, "messages, status history, idempotency keys", _m002_messages),
@@ -227,6 +250,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (7, "pacing settings per instance, scheduled sends", _m007_delivery_control),
     (8, "account API keys and their audit log", _m008_account_keys),
     (9, "messages: details (replies, locations, reactions, edits, deletions)", _m009_message_details),
+    (10, "per-instance webhook event sequence", _m010_webhook_sequence),
 ]
 
 
@@ -236,7 +260,8 @@ def apply_migrations(db: sqlite_utils.Database) -> list[int]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)"
     )
-    for version, name, migrate in MIGRATIONS:
+    # Sorted: migrations written on separate branches may be listed out of order after a merge.
+    for version, name, migrate in sorted(MIGRATIONS, key=lambda migration: migration[0]):
         # BEGIN IMMEDIATE serialises concurrent starters (web workers, CLI, worker).
         with db.conn:
             db.execute("BEGIN IMMEDIATE")

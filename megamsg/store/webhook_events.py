@@ -16,26 +16,44 @@ from megamsg.store.db import first_row, immediate
 IN_PROGRESS = ("pending", "delivering")
 
 
+class DuplicateMessage(Exception):
+    """An event for this incoming WhatsApp message is stored already."""
+
+
 def insert_event(
     db: sqlite_utils.Database, instance_id: str, kind: str, body: dict, status: str, reason: str | None
 ) -> str:
-    """Store a new event and commit; return its id."""
+    """Store a new event with the instance's next sequence number and commit; return its id.
+
+    A message event whose WhatsApp id already has one raises DuplicateMessage (checked in the
+    same transaction, so two runs of the events job at once cannot both record it).
+    """
     event_id = new_event_id()
     now = now_iso()
-    db.execute(
-        "INSERT INTO webhook_events (id, instance_id, kind, payload, status, attempts, last_status_code,"
-        " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?)",
-        [
-            event_id,
-            instance_id,
-            kind,
-            json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-            status,
-            reason,
-            now,
-            now,
-        ],
-    )
+    with immediate(db):
+        if kind == "message" and _has_message_event(db, instance_id, (body.get("message") or {}).get("id")):
+            raise DuplicateMessage(body["message"]["id"])
+        sequence = db.execute(
+            "SELECT coalesce(max(sequence), 0) + 1 FROM webhook_events WHERE instance_id = ?", [instance_id]
+        ).fetchone()[0]
+        # Beside type and instance_id, before the event's own keys: the signed body never changes.
+        head = {key: body[key] for key in ("type", "instance_id") if key in body}
+        body = {**head, "sequence": sequence, **body}
+        db.execute(
+            "INSERT INTO webhook_events (id, instance_id, kind, payload, status, attempts, last_status_code,"
+            " last_error, created_at, updated_at, sequence) VALUES (?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?)",
+            [
+                event_id,
+                instance_id,
+                kind,
+                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                status,
+                reason,
+                now,
+                now,
+                sequence,
+            ],
+        )
     return event_id
 
 
@@ -177,6 +195,13 @@ def stale_pending(db: sqlite_utils.Database, older_than: float) -> list[tuple[st
 
 def published_message(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> bool:
     """Whether a message event for this incoming WhatsApp message was already recorded."""
+    return _has_message_event(db, instance_id, wa_id)
+
+
+def _has_message_event(db: sqlite_utils.Database, instance_id: str, wa_id: str | None) -> bool:
+    if not wa_id:
+        return False
+    # The same expression as the webhook_events_message_id index (migration 10).
     return bool(
         db.execute(
             "SELECT 1 FROM webhook_events WHERE instance_id = ? AND kind = 'message'"
@@ -184,3 +209,51 @@ def published_message(db: sqlite_utils.Database, instance_id: str, wa_id: str) -
             [instance_id, wa_id],
         ).fetchone()
     )
+
+
+def restart_range(
+    db: sqlite_utils.Database, instance_id: str, status: str, since: str, until: str, limit: int
+) -> tuple[list[str], int]:
+    """Start a fresh round for the instance's events of that status recorded in [since, until].
+
+    At most limit of them, the lowest sequence first, in one transaction; returns their ids in
+    sequence order and how many more matched.
+    """
+    where = "instance_id = ? AND status = ? AND created_at >= ? AND created_at <= ?"
+    params = [instance_id, status, since, until]
+    with immediate(db):
+        ids = [
+            row[0]
+            for row in db.execute(
+                f"SELECT id FROM webhook_events WHERE {where} ORDER BY sequence LIMIT ?", [*params, limit]
+            )
+        ]
+        total = db.execute(f"SELECT COUNT(*) FROM webhook_events WHERE {where}", params).fetchone()[0]
+        marks = ", ".join("?" for _ in ids)
+        if ids:
+            db.execute(
+                "UPDATE webhook_events SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?"
+                f" WHERE id IN ({marks})",
+                [now_iso(), *ids],
+            )
+    return ids, total - len(ids)
+
+
+def count_in_range(db: sqlite_utils.Database, instance_id: str, status: str, since: str, until: str) -> int:
+    """How many of the instance's events of that status were recorded in [since, until]."""
+    row = db.execute(
+        "SELECT COUNT(*) FROM webhook_events WHERE instance_id = ? AND status = ? AND created_at >= ?"
+        " AND created_at <= ?",
+        [instance_id, status, since, until],
+    ).fetchone()
+    return int(row[0])
+
+
+def unsent_message_event(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> str | None:
+    """The id of this incoming message's event if it is still waiting for its first attempt."""
+    row = db.execute(
+        "SELECT id FROM webhook_events WHERE instance_id = ? AND kind = 'message'"
+        " AND json_extract(payload, '$.message.id') = ? AND status = 'pending' AND attempts = 0",
+        [instance_id, wa_id],
+    ).fetchone()
+    return str(row[0]) if row else None

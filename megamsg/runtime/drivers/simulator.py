@@ -17,6 +17,7 @@ from megamsg import keys
 from megamsg.ids import new_message_id
 from megamsg.redis_conn import as_text, get_redis
 from megamsg.runtime.drivers.base import Driver, DriverError, EventSink, NotConnected, OutgoingMessage
+from megamsg.runtime.drivers.simulator_burst import SimulatorBurst
 from megamsg.runtime.drivers.simulator_features import (
     SimulatorFeatures,
     incoming_details,
@@ -27,7 +28,7 @@ from megamsg.runtime.drivers.simulator_features import (
 OUTBOX_LIMIT = 1000
 
 
-class SimulatorDriver(SimulatorFeatures, Driver):
+class SimulatorDriver(SimulatorFeatures, SimulatorBurst, Driver):
     """Simulated WhatsApp session for one instance."""
 
     def __init__(self, instance_id: str, config: dict[str, Any], sink: EventSink) -> None:

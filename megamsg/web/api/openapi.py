@@ -9,10 +9,18 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from megamsg.config import DEFAULTS
-from megamsg.web.api import chat_schemas, feature_schemas, openapi_account, request_schemas, response_schemas
+from megamsg.web.api import (
+    chat_schemas,
+    feature_schemas,
+    openapi_account,
+    recovery_schemas,
+    request_schemas,
+    response_schemas,
+)
 from megamsg.web.api.openapi_feature_paths import feature_paths
 from megamsg.web.api.openapi_operations import SIMULATOR_NOTE
 from megamsg.web.api.openapi_paths import paths
+from megamsg.web.api.openapi_recovery_paths import recovery_paths
 from megamsg.web.api.response_schemas import OPENAPI_VERSION
 from megamsg.web.api.schema_parts import string
 
@@ -46,7 +54,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
             {"name": "meta"},
             {"name": openapi_account.TAG, "description": openapi_account.TAG_DESCRIPTION},
         ],
-        "paths": {**paths(config), **feature_paths(), **openapi_account.paths()},
+        "paths": {**paths(config), **feature_paths(), **openapi_account.paths(), **recovery_paths()},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -76,6 +84,8 @@ def openapi_document(config: Mapping[str, Any]) -> dict:
                 **feature_schemas.request_components(),
                 **chat_schemas.response_components(),
                 **chat_schemas.request_components(),
+                **recovery_schemas.response_components(),
+                **recovery_schemas.request_components(),
             },
         },
     }

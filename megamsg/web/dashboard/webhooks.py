@@ -15,12 +15,13 @@ from megamsg.delivery.webhook_config import (
     set_webhook,
 )
 from megamsg.store import webhook_events
-from megamsg.web.dashboard import webhooks_live
+from megamsg.web.dashboard import webhook_recovery, webhooks_live
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
 
 bp = Blueprint("webhooks_ui", __name__)
 bp.register_blueprint(webhooks_live.bp)
+bp.register_blueprint(webhook_recovery.bp)
 
 PAGE_SIZE = 20
 # Session key naming the instance whose secret the next settings page shows (then forgotten):

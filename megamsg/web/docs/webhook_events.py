@@ -26,16 +26,24 @@ INSTANCE_ID = {
     "description": "The instance the event came from, so one receiver can serve many instances.",
     "examples": ["inst_5c1f0e9a8b7d6c5e4f3a2b1c"],
 }
+SEQUENCE = {
+    "type": "integer",
+    "minimum": 1,
+    "description": "The event's number among its instance's events: 1, 2, 3, … without gaps, the same on "
+    "every attempt and redelivery. Retries can arrive after later events: sort by it to restore the order.",
+    "examples": [42],
+}
 
 
 def _event(kind: str, key: str, inner: dict[str, Any]) -> dict[str, Any]:
-    """{"type": kind, "instance_id": …, key: inner, "timestamp": …}."""
+    """{"type": kind, "instance_id": …, "sequence": …, key: inner, "timestamp": …}."""
     return {
         "type": "object",
-        "required": ["type", "instance_id", key, "timestamp"],
+        "required": ["type", "instance_id", "sequence", key, "timestamp"],
         "properties": {
             "type": {"const": kind, "description": "The event type."},
             "instance_id": INSTANCE_ID,
+            "sequence": SEQUENCE,
             key: inner,
             "timestamp": DELIVERED_AT,
         },
