@@ -9,7 +9,8 @@ import os
 from typing import Any
 
 bind = os.environ.get("MEGAMSG_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gthread, answering the malformed requests gunicorn rejects itself in the JSON error shape.
+worker_class = "megamsg.gunicorn_worker.JsonErrorWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("MEGAMSG_WEB_THREADS", "32"))
 timeout = 180  # the longest request: a 100 MB media download plus the send timeout
