@@ -33,6 +33,11 @@ def test_a_killed_servers_run_directory_is_removed_at_the_next_start(holders, tm
     run_dir = Path(registry(data_dir)["pidfile"]).parent
     assert run_dir.parent == Path(tempfile.gettempdir()) and run_dir.name.startswith(PREFIX)
     assert oct(run_dir.stat().st_mode & 0o777) == oct(0o700)
+    # Started by a process with the usual umask 022, the server still writes private files.
+    redis_dir = Path(data_dir) / "redis"
+    assert oct(redis_dir.stat().st_mode & 0o777) == oct(0o700)
+    for name in ("appendonly.aof", "dump.rdb.settings"):
+        assert oct((redis_dir / name).stat().st_mode & 0o777) == oct(0o600), name
     kill_descendants(holder.pid)  # the starter and its server, both SIGKILL: nothing cleans up
     assert run_dir.is_dir() and server.status() == psutil.STATUS_ZOMBIE
 
