@@ -23,7 +23,11 @@ from dataclasses import dataclass, field
 from queue import Empty, SimpleQueue
 
 import psutil
+import redis
 import requests
+from rq import Queue
+from rq.job import Job
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from megamsg import keys
 from megamsg.config import DEFAULTS
@@ -412,8 +416,46 @@ def unbalanced(stack: Stack, burst: Burst) -> str:
     return (
         f"sends not ended by status: {dict(open_sends)}; incoming not stored: {len(accepted - stored)} "
         f"{sorted(accepted - stored)[:5]}; stored but not delivered: {len((accepted & stored) - delivered)} "
-        f"{sorted((accepted & stored) - delivered)[:5]}; receipts: {len(books.receipts)}"
+        f"{sorted((accepted & stored) - delivered)[:5]}; receipts: {len(books.receipts)}\n"
+        f"{queue_report(stack)}\n{log_report(stack)}"
     )
+
+
+def queue_report(stack: Stack) -> str:
+    """Where the jobs of the events and webhook queues are, for the failure message."""
+    connection = redis.Redis(unix_socket_path=os.path.join(stack.launchers.data_dir, "redis", "redis.sock"))
+    lines = []
+    try:
+        for name in (
+            keys.EVENTS_QUEUE,
+            *keys.webhook_queues({"WEBHOOK_WORKERS": DEFAULTS["WEBHOOK_WORKERS"]}),
+        ):
+            queue = Queue(name, connection=connection)
+            failed = FailedJobRegistry(queue=queue)
+            reasons = Counter(
+                (job.exc_info or "").strip().splitlines()[-1:][0] if job.exc_info else "?"
+                for job in Job.fetch_many(failed.get_job_ids()[:50], connection=connection)
+                if job is not None
+            )
+            lines.append(
+                f"{name}: {len(queue)} queued, intermediate {queue.intermediate_queue.get_job_ids()[:5]}, started {StartedJobRegistry(queue=queue).get_job_ids()[:5]}, "
+                f"scheduled {len(ScheduledJobRegistry(queue=queue))}, failed {len(failed)} {dict(reasons)}"
+            )
+    except (redis.RedisError, OSError) as exc:
+        lines.append(f"Redis: {exc!r}")
+    finally:
+        connection.close()
+    return "\n".join(lines)
+
+
+def log_report(stack: Stack) -> str:
+    """The warnings and errors the stacks logged, last first, for the failure message."""
+    found = []
+    for generation in range(stack.generation + 1):
+        for line in stack.launchers.log(f"stack-{generation}").splitlines():
+            if any(word in line for word in ("WARNING", "ERROR", "Error", "exited")):
+                found.append(f"stack-{generation}: {line[:300]}")
+    return "\n".join(found[-40:])
 
 
 def check_books(burst: Burst, books: Books) -> None:

@@ -1,4 +1,4 @@
-"""Hand jobs that a killed worker left "started" to RQ's abandoned-job handling at once.
+"""Hand jobs that a killed worker left "started" (or taken but not begun) back at once.
 
 RQ notices an abandoned job only when its heartbeat entry expires (about 90 s) and a worker's
 maintenance pass comes by. A job whose worker ran on this host and is gone is abandoned now:
@@ -7,6 +7,7 @@ fails it, exactly as it would have later.
 """
 
 import logging
+import time
 from typing import cast
 
 from redis import Redis
@@ -82,6 +83,44 @@ def release_abandoned_jobs(connection: Redis, queue_names: list[str], job_class:
     return released
 
 
+# A live worker moves a job it took into the started registry within milliseconds.
+STRANDED_GRACE_SECONDS = 2.0
+
+
+def requeue_stranded(connection: Redis, queue_name: str, job_class: type[Job], grace: float = 0.0) -> int:
+    """Put the jobs a killed worker took but never began back at the front of the queue, in order.
+
+    RQ moves a job to `<queue>:intermediate` when a worker takes it and into the started registry
+    when the worker begins it; a worker killed in between strands it until a maintenance pass has
+    seen it there for a minute. `grace`: when other live workers may serve the queue, only jobs
+    still stranded after that long are taken back.
+    """
+    queue = Queue(queue_name, connection=connection, job_class=job_class)
+
+    def stranded() -> list[str]:
+        started = set(StartedJobRegistry(queue_name, connection=connection).get_job_ids(cleanup=False))
+        return [job_id for job_id in queue.intermediate_queue.get_job_ids() if job_id not in started]
+
+    candidates = stranded()
+    if candidates and grace:
+        time.sleep(grace)
+        still = set(stranded())
+        candidates = [job_id for job_id in candidates if job_id in still]
+    requeued = 0
+    for job_id in reversed(candidates):  # each goes to the front: the oldest ends up first
+        # Whoever removes the entry requeues the job (another worker starting at once, RQ's cleanup).
+        if not connection.lrem(queue.intermediate_queue_key, 1, job_id):
+            continue
+        try:
+            queue.enqueue_job(job_class.fetch(job_id, connection=connection), at_front=True)
+            requeued += 1
+        except NoSuchJobError:
+            continue
+    if requeued:
+        log.warning("Put %d job(s) that a killed worker had taken back on %s", requeued, queue_name)
+    return requeued
+
+
 SEND_JOB = "megamsg.runtime.session_jobs.send"
 UNKNOWN_OUTCOME = "The WhatsApp session stopped while sending; delivery is unknown (no receipt arrived)."
 
@@ -93,6 +132,9 @@ def recover_session_queue(connection: Redis, queue_name: str, job_class: type[Jo
     twice. A job taken but not begun goes back to the front of the queue (the send claim keeps it
     from running twice); anything else is failed by RQ as abandoned.
     """
+    # First the jobs taken but not begun (no other runner serves this queue: no grace), then at the
+    # front of them the ones begun, which were taken earlier.
+    requeue_stranded(connection, queue_name, job_class)
     registry = StartedJobRegistry(queue_name, connection=connection, job_class=job_class)
     left = _started_jobs(connection, registry, job_class)
     requeued = set()
