@@ -387,36 +387,50 @@ def read_books(stack: Stack) -> Books | None:
     return Books(rows, answer.json()["messages"], receipts)
 
 
-def settled(stack: Stack, burst: Burst) -> Books | None:
+def accepted(burst: Burst, before: float | None = None) -> tuple[dict[int, str], dict[int, str]]:
+    """The accepted sends and incoming messages (only those accepted before `before`, if given)."""
+
+    def kept(kind: str, n: int) -> bool:
+        return before is None or burst.accepted_at[kind, n] < before
+
+    return (
+        {n: m for n, m in burst.accepted_sends.items() if kept("send", n)},
+        {n: m for n, m in burst.accepted_incoming.items() if kept("incoming", n)},
+    )
+
+
+def settled(stack: Stack, burst: Burst, before: float | None = None) -> Books | None:
     """The books once every accepted send has ended and every incoming message was delivered."""
     books = read_books(stack)
     if books is None:
         return None
+    sends, incoming = accepted(burst, before)
     status = {row["id"]: row["status"] for row in books.rows}
-    if any(status.get(message_id) not in ("sent", "failed") for message_id in burst.accepted_sends.values()):
+    if any(status.get(message_id) not in ("sent", "failed") for message_id in sends.values()):
         return None
     delivered = {r["body"]["message"]["id"] for r in books.receipts if r["body"].get("type") == "message"}
-    if not set(burst.accepted_incoming.values()) <= delivered:
+    if not set(incoming.values()) <= delivered:
         return None
     return books
 
 
-def unbalanced(stack: Stack, burst: Burst) -> str:
+def unbalanced(stack: Stack, burst: Burst, before: float | None = None) -> str:
     """What is still missing from the books, for the failure message."""
     books = read_books(stack)
     if books is None:
         return "the web does not answer"
+    sends, incoming = accepted(burst, before)
     status = {row["id"]: row["status"] for row in books.rows}
-    open_sends = Counter(status.get(message_id) for message_id in burst.accepted_sends.values())
+    open_sends = Counter(status.get(message_id) for message_id in sends.values())
     open_sends.pop("sent", None)
     open_sends.pop("failed", None)
     stored = {row["wa_id"] for row in books.rows if row["direction"] == "in"}
     delivered = {r["body"]["message"]["id"] for r in books.receipts if r["body"].get("type") == "message"}
-    accepted = set(burst.accepted_incoming.values())
+    accepted_ids = set(incoming.values())
     return (
-        f"sends not ended by status: {dict(open_sends)}; incoming not stored: {len(accepted - stored)} "
-        f"{sorted(accepted - stored)[:5]}; stored but not delivered: {len((accepted & stored) - delivered)} "
-        f"{sorted((accepted & stored) - delivered)[:5]}; receipts: {len(books.receipts)}\n"
+        f"sends not ended by status: {dict(open_sends)}; incoming not stored: {len(accepted_ids - stored)} "
+        f"{sorted(accepted_ids - stored)[:5]}; stored but not delivered: {len((accepted_ids & stored) - delivered)} "
+        f"{sorted((accepted_ids & stored) - delivered)[:5]}; receipts: {len(books.receipts)}\n"
         f"{queue_report(stack)}\n{log_report(stack)}"
     )
 
@@ -517,6 +531,23 @@ def drill(launchers: DrillLaunchers, port: int, receiver: Receiver, victim: str,
     stack.serve()
     stack.link()
     burst, killed_at = run_burst(stack, victim, rng)
+    assert burst.whole_after is not None
+    # The Target: what was accepted before the kill resumes or ends within 60 s of the restart.
+    deadline = killed_at + burst.whole_after + SETTLED
+    try:
+        wait_for(
+            lambda: settled(stack, burst, before=killed_at),
+            max(0.0, deadline - time.monotonic()),
+            interval=0.5,
+            what="the work accepted before the kill to settle",
+        )
+    except AssertionError:
+        raise AssertionError(
+            f"work accepted before the kill was not settled {SETTLED:.0f} s after the stack was whole "
+            f"again: {unbalanced(stack, burst, before=killed_at)}"
+        ) from None
+    earlier_settled = time.monotonic() - killed_at
+    # The rest of the burst is ordinary work, arriving after the kill.
     try:
         books = wait_for(lambda: settled(stack, burst), SETTLED, interval=0.5, what="the books to balance")
     except AssertionError:
@@ -527,7 +558,7 @@ def drill(launchers: DrillLaunchers, port: int, receiver: Receiver, victim: str,
     later = [at for at in burst.accepted_at.values() if at > killed_at]
     print(
         f"answers: {dict(burst.answers)}; after the kill: first request accepted in "
-        f"{min(later) - killed_at:.1f} s, whole again in {burst.whole_after:.1f} s, "
-        f"books balanced in {balanced:.1f} s"
+        f"{min(later) - killed_at:.1f} s, whole again in {burst.whole_after:.1f} s, work accepted "
+        f"before it settled in {earlier_settled:.1f} s, books balanced in {balanced:.1f} s"
     )
     check_books(burst, books)
