@@ -44,6 +44,7 @@ INCOMING = 500
 CLIENT_THREADS = 8
 WHOLE_AGAIN = 30.0  # the Target: the stack is whole again within 30 s of the kill
 SETTLED = 60.0  # the Target: every piece of work resumes or ends within 60 s of the restart
+CLIENT_TIMEOUT = 40.0  # longer than any answer may take (a synchronous send waits up to 30 s)
 GIVE_UP = 180.0  # a client stops retrying one request after this long (the drill then fails)
 # Pacing and the API rate limit are not under test: at their defaults 200 sends take 200 s.
 DRILL_ENV = {
@@ -128,7 +129,9 @@ class Stack:
             return None
 
     def post(self, path: str, body: dict, **headers: str) -> requests.Response:
-        return requests.post(self.base + path, headers={**self.headers, **headers}, json=body, timeout=40)
+        return requests.post(
+            self.base + path, headers={**self.headers, **headers}, json=body, timeout=CLIENT_TIMEOUT
+        )
 
     def sends(self) -> bool:
         """True once a synchronous send goes through (web, Redis, runner all up)."""
@@ -246,6 +249,7 @@ class Burst:
     answers: Counter = field(default_factory=Counter)  # status code (or error class) → count
     wrong_shape: list[str] = field(default_factory=list)  # non-2xx answers not in the error shape
     done: int = 0
+    unanswered: list[str] = field(default_factory=list)  # requests the web did not answer in time
     whole_after: float | None = None  # seconds from the kill until every role runs again and serves
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -271,6 +275,8 @@ def _one(stack: Stack, burst: Burst, kind: str, n: int) -> None:
         except requests.RequestException as exc:
             with burst.lock:
                 burst.answers[type(exc).__name__] += 1
+                if isinstance(exc, requests.Timeout):
+                    burst.unanswered.append(f"{kind} {n}, sent at {time.monotonic() - CLIENT_TIMEOUT:.1f}")
             time.sleep(0.2)  # retry interval: the web is restarting
             continue
         with burst.lock:
@@ -561,4 +567,9 @@ def drill(launchers: DrillLaunchers, port: int, receiver: Receiver, victim: str,
         f"{min(later) - killed_at:.1f} s, whole again in {burst.whole_after:.1f} s, work accepted "
         f"before it settled in {earlier_settled:.1f} s, books balanced in {balanced:.1f} s"
     )
+    if burst.unanswered:
+        sent_at = [float(entry.rsplit(" ", 1)[1]) - killed_at for entry in burst.unanswered]
+        print(
+            f"unanswered within {CLIENT_TIMEOUT:.0f} s: {len(sent_at)}, sent {[round(t, 1) for t in sent_at]} s after the kill"
+        )
     check_books(burst, books)

@@ -11,7 +11,8 @@ import signal
 import time
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
+from rq.executions import Execution
 
 from megamsg import keys
 from megamsg.queues import MegamsgJob
@@ -74,3 +75,33 @@ def test_a_stranded_send_is_sent_by_the_next_runner(app, client, connected_insta
     print(f"stranded send sent {time.monotonic() - killed:.1f} s after the kill")
     assert sent
     assert [entry["text"] for entry in outbox(client, headers)] == ["stranded"]
+
+
+def test_a_job_whose_worker_died_as_it_began_runs_when_the_next_worker_starts(app, queue_workers, redis_url):
+    # RQ begins a job in two steps: the worker records an execution in the started registry (with
+    # its name), then marks the job as its own and takes it off the intermediate list. A worker
+    # killed between the two leaves the job in both places and the job without a worker name.
+    connection = redis.Redis.from_url(redis_url)
+    first = queue_workers.start()
+    name = wait_for(
+        lambda: next((w.name for w in Worker.all(connection=connection) if w.pid == first.pid), None),
+        20,
+        what="the first worker to register",
+    )
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait(10)
+    queue = Queue(keys.EVENTS_QUEUE, connection=connection, job_class=MegamsgJob)
+    job = queue.enqueue("builtins.len", "begun", result_ttl=60)  # no Retry needed: it never ran
+    strand(connection, queue)
+    with connection.pipeline() as pipeline:
+        Execution.create(job, 60, pipeline=pipeline, worker_name=name)
+        pipeline.execute()
+    assert MegamsgJob.fetch(job.id, connection=connection).worker_name in (None, "")
+
+    started = time.monotonic()
+    queue_workers.start()
+    wait_for(lambda: job.get_status(refresh=True) == "finished", 15, what="the job to run")
+    print(f"the job ran {time.monotonic() - started:.1f} s after the next worker started")
+    assert job.return_value() == 5
+    assert connection.llen(queue.intermediate_queue_key) == 0  # nothing left for RQ to fail later
+    assert "Handed 1 job(s) of a crashed worker on events back to RQ" in queue_workers.log_text()

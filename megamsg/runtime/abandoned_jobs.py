@@ -13,7 +13,8 @@ from typing import cast
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.utils import parse_composite_key, utcparse
 
@@ -67,20 +68,59 @@ def _started_jobs(connection: Redis, registry: StartedJobRegistry, job_class: ty
     return jobs
 
 
+def _worker_of(connection: Redis, entry: str, job_class: type[Job]) -> str:
+    """The worker running a started registry entry: its execution's, else the job's (older RQ)."""
+    execution = Execution.from_composite_key(entry, connection)
+    try:
+        execution.refresh()
+    except ValueError:
+        pass  # its execution record expired
+    if execution.worker_name:
+        # A worker killed as it began the job recorded the execution but not yet the job's worker.
+        return execution.worker_name
+    try:
+        return job_class.fetch(execution.job_id, connection=connection).worker_name or ""
+    except NoSuchJobError:
+        return ""
+
+
 def release_abandoned_jobs(connection: Redis, queue_names: list[str], job_class: type[Job]) -> int:
     """Hand the started jobs of dead workers on this host back to RQ; return how many."""
     released = 0
     for name in queue_names:
         registry = StartedJobRegistry(name, connection=connection, job_class=job_class)
-        abandoned = set()
-        for job in _started_jobs(connection, registry, job_class):
-            if job.worker_name and worker_is_dead(connection, job.worker_name):
+        abandoned, not_begun = set(), []
+        for entry in cast(list[bytes], connection.zrange(registry.key, 0, -1)):
+            worker = _worker_of(connection, as_text(entry), job_class)
+            if not worker or not worker_is_dead(connection, worker):
+                continue
+            try:
+                job = job_class.fetch(parse_composite_key(as_text(entry))[0], connection=connection)
+            except NoSuchJobError:
+                continue
+            if job.get_status(refresh=False) == JobStatus.STARTED:
                 abandoned.add(job.id)
+            else:
+                # Killed as it began: RQ's cleanup skips a job that is not "started" and would
+                # drop the entry, leaving the job in no queue. It never ran: back to the front.
+                not_begun.append(job)
         expire_entries(connection, registry, abandoned)
+        for job in reversed(not_begun):  # each goes to the front: the oldest ends up first
+            _entries_of(connection, registry, {job.id}, remove=True)
+            _off_intermediate(connection, name, {job.id})
+            Queue(name, connection=connection, job_class=job_class).enqueue_job(job, at_front=True)
+        abandoned.update(job.id for job in not_begun)
         if abandoned:
             log.warning("Handed %d job(s) of a crashed worker on %s back to RQ", len(abandoned), name)
         released += len(abandoned)
     return released
+
+
+def _off_intermediate(connection: Redis, queue_name: str, job_ids: set[str]) -> None:
+    """Take these jobs off the queue's intermediate list (else RQ fails them there a minute later)."""
+    key = Queue(queue_name, connection=connection).intermediate_queue_key
+    for job_id in job_ids:
+        connection.lrem(key, 0, job_id)
 
 
 # A live worker moves a job it took into the started registry within milliseconds.
@@ -149,6 +189,7 @@ def recover_session_queue(connection: Redis, queue_name: str, job_class: type[Jo
             sink.emit(
                 {"kind": "send_result", "message_id": message_id, "ok": False, "error": UNKNOWN_OUTCOME}
             )
+    _off_intermediate(connection, queue_name, {job.id for job in left})
     expire_entries(connection, registry, {job.id for job in left} - requeued)
     if left:
         log.warning("Settled %d job(s) left by this instance's previous runner", len(left))
