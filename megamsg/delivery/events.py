@@ -17,13 +17,13 @@ from megamsg import keys
 from megamsg.clock import now_iso
 from megamsg.config import process_config
 from megamsg.delivery.outcomes import apply_send_result, status_payload
-from megamsg.delivery.webhooks import publish
+from megamsg.delivery.webhooks import enqueue_delivery, publish
 from megamsg.queues import queue
 from megamsg.redis_conn import as_bytes, get_redis
 from megamsg.store import message_log
 from megamsg.store.db import connect
 from megamsg.store.instances import get_instance
-from megamsg.store.webhook_events import published_message
+from megamsg.store.webhook_events import published_message, unattempted_message_event
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,11 @@ def _incoming_message(
         },
     )
     if not created and published_message(db, instance["id"], event["wa_id"]):
+        # An earlier run killed between recording the event and queueing its delivery left it
+        # pending, never tried: queue it (a delivery already queued makes this one a no-op).
+        unattempted = unattempted_message_event(db, instance["id"], event["wa_id"])
+        if unattempted and instance.get("webhook_url"):
+            enqueue_delivery(config, unattempted, instance["id"])
         return "duplicate"
     # New, or stored by an earlier run of this job that failed before publishing: finish the work.
     if event.get("media_parked") and not row.get("media_path"):

@@ -175,6 +175,16 @@ def stale_pending(db: sqlite_utils.Database, older_than: float) -> list[tuple[st
     ]
 
 
+def unattempted_message_event(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> str | None:
+    """The id of this incoming message's event if it is pending and was never attempted."""
+    row = db.execute(
+        "SELECT id FROM webhook_events WHERE instance_id = ? AND kind = 'message'"
+        " AND json_extract(payload, '$.message.id') = ? AND status = 'pending' AND coalesce(attempts, 0) = 0",
+        [instance_id, wa_id],
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
 def published_message(db: sqlite_utils.Database, instance_id: str, wa_id: str) -> bool:
     """Whether a message event for this incoming WhatsApp message was already recorded."""
     return bool(
