@@ -251,9 +251,9 @@ class Burst:
     answers: Counter = field(default_factory=Counter)  # status code (or error class) → count
     wrong_shape: list[str] = field(default_factory=list)  # non-2xx answers not in the error shape
     done: int = 0
-    unanswered: list[tuple[str, float]] = field(
-        default_factory=list
-    )  # requests the web did not answer in time
+    # Requests the web did not answer in time, and 409s (an idempotent retry met its first try's claim).
+    unanswered: list[tuple[str, float]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
     whole_after: float | None = None  # seconds from the kill until every role runs again and serves
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -281,6 +281,7 @@ def _one(stack: Stack, burst: Burst, kind: str, n: int) -> None:
                 burst.answers[type(exc).__name__] += 1
                 if isinstance(exc, requests.Timeout):
                     burst.unanswered.append((f"{kind} {n}", time.monotonic() - CLIENT_TIMEOUT))
+                    print(f"no answer within {CLIENT_TIMEOUT:.0f} s to {kind} {n}")
             time.sleep(0.2)  # retry interval: the web is restarting
             continue
         with burst.lock:
@@ -295,6 +296,8 @@ def _one(stack: Stack, burst: Burst, kind: str, n: int) -> None:
                 return
             if not _error_shape(answer):
                 burst.wrong_shape.append(f"{answer.status_code} {answer.text[:200]}")
+            elif answer.status_code == 409:
+                burst.conflicts.append(f"{kind} {n}: {answer.json()['message']}")
         time.sleep(0.2)  # retry interval, as a client would after a 503
     raise AssertionError(f"{kind} {n} was never accepted in {GIVE_UP:.0f} s")
 
@@ -572,6 +575,8 @@ def drill(launchers: DrillLaunchers, port: int, receiver: Receiver, victim: str,
         f"{min(later) - killed_at:.1f} s, whole again in {burst.whole_after:.1f} s, work accepted "
         f"before it settled in {earlier_settled:.1f} s, books balanced in {balanced:.1f} s"
     )
+    if burst.conflicts:
+        print(f"409 answers: {len(burst.conflicts)}, e.g. {burst.conflicts[:2]}")
     if burst.unanswered:
         late = [f"{what} sent {sent - killed_at:.1f} s after the kill" for what, sent in burst.unanswered]
         print(f"not answered within {CLIENT_TIMEOUT:.0f} s: {late}")
