@@ -9,7 +9,8 @@ import os
 from typing import Any
 
 bind = os.environ.get("MEGAMSG_BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-worker_class = "gthread"
+# gthread, answering the malformed requests gunicorn rejects itself in the JSON error shape.
+worker_class = "megamsg.gunicorn_worker.JsonErrorWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("MEGAMSG_WEB_THREADS", "32"))
 timeout = 180  # the longest request: a 100 MB media download plus the send timeout
@@ -20,13 +21,16 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 
 def on_starting(server: Any) -> None:
-    """In the master, before any worker: a clean metrics directory (if metrics are on); under `make
-    run`'s launcher, a watch that stops gracefully if the launcher dies (kill -9 included)."""
+    """In the master, before any worker: a private data directory (umask 077), a clean metrics
+    directory (if metrics are on); under `make run`'s launcher, a watch that stops gracefully if the
+    launcher dies (kill -9 included)."""
     from megamsg import metrics
     from megamsg.config import load_config
+    from megamsg.data_permissions import make_private
     from megamsg.runtime.parent_watch import stop_when_orphaned
 
     config = load_config()
+    make_private(config["DATA_DIR"])  # the workers inherit the umask
     metrics.prepare(config, "web")
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()

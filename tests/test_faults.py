@@ -360,3 +360,39 @@ def test_a_stopped_embedded_redis_keeps_its_data_and_stops_at_once(tmp_path):
     assert time.monotonic() - started < 2
     assert redis.Redis.from_url(embedded_url(data_dir)).get("kept") == b"yes"
     stop_embedded(data_dir, force=True)
+
+
+# --- burst drills: kill -9 inside a burst of work, then the books (issue 11, Target) ------------
+
+
+@pytest.fixture
+def drill_stack(tmp_path, scripted_receiver):
+    from tests.burst_drills import DrillLaunchers
+
+    launchers = DrillLaunchers(tmp_path)
+    yield launchers, scripted_receiver
+    launchers.stop_all()
+
+
+@pytest.mark.slow
+# An idempotent retry of a send that a crash cut short waits up to 60 s, and answers 409 until the
+# claim is 90 s old: a few of those can stretch a burst past the suite's 180 s.
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    "victim",
+    [
+        "web worker",
+        "supervisor",
+        "runner",
+        "events worker",
+        "webhook worker",
+        "embedded Redis",
+        "everything, then make run again",
+    ],
+)
+def test_a_burst_survives_kill_9_with_its_books_balanced(drill_stack, victim):
+    from tests.burst_drills import drill
+
+    launchers, receiver = drill_stack
+    seed = int(os.environ.get("DRILL_SEED") or time.time_ns() % 10_000)
+    drill(launchers, free_port(), receiver, victim, seed)

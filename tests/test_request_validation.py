@@ -105,7 +105,16 @@ BAD_BODIES = [
     (
         SEND_PATH,
         {"phone_number": PHONE, "type": "document", "media": "m", "mime_type": "a/b", "file_name": "..\\a"},
-        "file_name must be a plain file name without slashes.",
+        "file_name must be a plain file name without slashes or control characters.",
+    ),
+    *(
+        (
+            SEND_PATH,
+            {"phone_number": PHONE, "type": "document", "media": "m", "mime_type": "a/b", "file_name": name},
+            "file_name must be a plain file name without slashes or control characters.",
+        )
+        # CR/LF would split a Content-Disposition header; the others are no file name either.
+        for name in ("a.pdf\r\nSet-Cookie: x=1", "a\nb.pdf", "tab\there.pdf", "del\x7f.pdf", "c1\x85.pdf")
     ),
     (
         SEND_PATH,

@@ -1,4 +1,4 @@
-"""Hand jobs that a killed worker left "started" to RQ's abandoned-job handling at once.
+"""Hand jobs that a killed worker left "started" (or taken but not begun) back at once.
 
 RQ notices an abandoned job only when its heartbeat entry expires (about 90 s) and a worker's
 maintenance pass comes by. A job whose worker ran on this host and is gone is abandoned now:
@@ -7,12 +7,14 @@ fails it, exactly as it would have later.
 """
 
 import logging
+import time
 from typing import cast
 
 from redis import Redis
 from rq import Queue
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.utils import parse_composite_key, utcparse
 
@@ -66,20 +68,97 @@ def _started_jobs(connection: Redis, registry: StartedJobRegistry, job_class: ty
     return jobs
 
 
+def _worker_of(connection: Redis, entry: str, job_class: type[Job]) -> str:
+    """The worker running a started registry entry: its execution's, else the job's (older RQ)."""
+    execution = Execution.from_composite_key(entry, connection)
+    try:
+        execution.refresh()
+    except ValueError:
+        pass  # its execution record expired
+    if execution.worker_name:
+        # A worker killed as it began the job recorded the execution but not yet the job's worker.
+        return execution.worker_name
+    try:
+        return job_class.fetch(execution.job_id, connection=connection).worker_name or ""
+    except NoSuchJobError:
+        return ""
+
+
 def release_abandoned_jobs(connection: Redis, queue_names: list[str], job_class: type[Job]) -> int:
     """Hand the started jobs of dead workers on this host back to RQ; return how many."""
     released = 0
     for name in queue_names:
         registry = StartedJobRegistry(name, connection=connection, job_class=job_class)
-        abandoned = set()
-        for job in _started_jobs(connection, registry, job_class):
-            if job.worker_name and worker_is_dead(connection, job.worker_name):
+        abandoned, not_begun = set(), []
+        for entry in cast(list[bytes], connection.zrange(registry.key, 0, -1)):
+            worker = _worker_of(connection, as_text(entry), job_class)
+            if not worker or not worker_is_dead(connection, worker):
+                continue
+            try:
+                job = job_class.fetch(parse_composite_key(as_text(entry))[0], connection=connection)
+            except NoSuchJobError:
+                continue
+            if job.get_status(refresh=False) == JobStatus.STARTED:
                 abandoned.add(job.id)
+            else:
+                # Killed as it began: RQ's cleanup skips a job that is not "started" and would
+                # drop the entry, leaving the job in no queue. It never ran: back to the front.
+                not_begun.append(job)
         expire_entries(connection, registry, abandoned)
+        for job in reversed(not_begun):  # each goes to the front: the oldest ends up first
+            _entries_of(connection, registry, {job.id}, remove=True)
+            _off_intermediate(connection, name, {job.id})
+            Queue(name, connection=connection, job_class=job_class).enqueue_job(job, at_front=True)
+        abandoned.update(job.id for job in not_begun)
         if abandoned:
             log.warning("Handed %d job(s) of a crashed worker on %s back to RQ", len(abandoned), name)
         released += len(abandoned)
     return released
+
+
+def _off_intermediate(connection: Redis, queue_name: str, job_ids: set[str]) -> None:
+    """Take these jobs off the queue's intermediate list (else RQ fails them there a minute later)."""
+    key = Queue(queue_name, connection=connection).intermediate_queue_key
+    for job_id in job_ids:
+        connection.lrem(key, 0, job_id)
+
+
+# A live worker moves a job it took into the started registry within milliseconds.
+STRANDED_GRACE_SECONDS = 2.0
+
+
+def requeue_stranded(connection: Redis, queue_name: str, job_class: type[Job], grace: float = 0.0) -> int:
+    """Put the jobs a killed worker took but never began back at the front of the queue, in order.
+
+    RQ moves a job to `<queue>:intermediate` when a worker takes it and into the started registry
+    when the worker begins it; a worker killed in between strands it until a maintenance pass has
+    seen it there for a minute. `grace`: when other live workers may serve the queue, only jobs
+    still stranded after that long are taken back.
+    """
+    queue = Queue(queue_name, connection=connection, job_class=job_class)
+
+    def stranded() -> list[str]:
+        started = set(StartedJobRegistry(queue_name, connection=connection).get_job_ids(cleanup=False))
+        return [job_id for job_id in queue.intermediate_queue.get_job_ids() if job_id not in started]
+
+    candidates = stranded()
+    if candidates and grace:
+        time.sleep(grace)
+        still = set(stranded())
+        candidates = [job_id for job_id in candidates if job_id in still]
+    requeued = 0
+    for job_id in reversed(candidates):  # each goes to the front: the oldest ends up first
+        # Whoever removes the entry requeues the job (another worker starting at once, RQ's cleanup).
+        if not connection.lrem(queue.intermediate_queue_key, 1, job_id):
+            continue
+        try:
+            queue.enqueue_job(job_class.fetch(job_id, connection=connection), at_front=True)
+            requeued += 1
+        except NoSuchJobError:
+            continue
+    if requeued:
+        log.warning("Put %d job(s) that a killed worker had taken back on %s", requeued, queue_name)
+    return requeued
 
 
 SEND_JOB = "megamsg.runtime.session_jobs.send"
@@ -93,6 +172,9 @@ def recover_session_queue(connection: Redis, queue_name: str, job_class: type[Jo
     twice. A job taken but not begun goes back to the front of the queue (the send claim keeps it
     from running twice); anything else is failed by RQ as abandoned.
     """
+    # First the jobs taken but not begun (no other runner serves this queue: no grace), then at the
+    # front of them the ones begun, which were taken earlier.
+    requeue_stranded(connection, queue_name, job_class)
     registry = StartedJobRegistry(queue_name, connection=connection, job_class=job_class)
     left = _started_jobs(connection, registry, job_class)
     requeued = set()
@@ -107,6 +189,7 @@ def recover_session_queue(connection: Redis, queue_name: str, job_class: type[Jo
             sink.emit(
                 {"kind": "send_result", "message_id": message_id, "ok": False, "error": UNKNOWN_OUTCOME}
             )
+    _off_intermediate(connection, queue_name, {job.id for job in left})
     expire_entries(connection, registry, {job.id for job in left} - requeued)
     if left:
         log.warning("Settled %d job(s) left by this instance's previous runner", len(left))

@@ -8,6 +8,7 @@ from types import FrameType
 from typing import Any
 
 from megamsg.config import load_config
+from megamsg.data_permissions import make_private
 from megamsg.redis_conn import embedded_alive, embedded_url, restart_embedded, stop_embedded
 from megamsg.runtime.data_lock import DataDirInUse, DataDirLock, acquire
 from megamsg.runtime.stack import Service, run, stop_all
@@ -33,6 +34,7 @@ def main() -> int:
 
 def _run(config: dict[str, Any], lock: DataDirLock) -> int:
     """Migrate, start the embedded Redis if needed, keep web and worker running until asked to stop."""
+    make_private(config["DATA_DIR"])  # before the embedded Redis, web and worker start
     migrate(config["DATABASE"])
     env = dict(os.environ)
     # gunicorn, python and flask are this virtualenv's, activated or not.

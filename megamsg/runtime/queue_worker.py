@@ -7,7 +7,7 @@ from megamsg import keys
 from megamsg.config import process_config
 from megamsg.queues import MegamsgJob
 from megamsg.redis_conn import get_redis
-from megamsg.runtime.abandoned_jobs import release_abandoned_jobs
+from megamsg.runtime.abandoned_jobs import STRANDED_GRACE_SECONDS, release_abandoned_jobs, requeue_stranded
 from megamsg.runtime.lean_worker import LeanWorker
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.scheduler_locks import MAINTENANCE_INTERVAL_SECONDS, release_stale_locks
@@ -23,6 +23,8 @@ def main() -> int:
     connection = get_redis(config)
     release_stale_locks(connection, names)
     release_abandoned_jobs(connection, names, MegamsgJob)
+    for name in names:  # other workers, on other machines too, may serve these queues: with a grace
+        requeue_stranded(connection, name, MegamsgJob, grace=STRANDED_GRACE_SECONDS)
     worker = LeanWorker(
         names, connection=connection, job_class=MegamsgJob, maintenance_interval=MAINTENANCE_INTERVAL_SECONDS
     )

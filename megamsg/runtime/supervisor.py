@@ -22,6 +22,7 @@ import redis
 
 from megamsg import instance_registry, keys, metrics
 from megamsg.config import env_for_children, load_config
+from megamsg.data_permissions import make_private
 from megamsg.delivery.media_retention import purge_expired_media
 from megamsg.delivery.scheduler import queue_due
 from megamsg.delivery.sweeper import sweep
@@ -319,6 +320,7 @@ def main() -> None:
     """Entry point for `python worker.py`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = load_config()
+    make_private(config["DATA_DIR"])  # the runners inherit the umask: session stores are private too
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
     owns_database = os.path.exists(config["DATABASE"])
@@ -328,6 +330,6 @@ def main() -> None:
         except SchemaTooNew as exc:
             log.critical("Refusing to start: %s", exc)
             sys.exit(1)
-    os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), exist_ok=True)
+    os.makedirs(os.path.join(config["DATA_DIR"], "sessions"), mode=0o700, exist_ok=True)
     metrics.prepare(config, "worker")  # before the children are started: they inherit it
     sys.exit(Supervisor(config, owns_database).run())

@@ -20,6 +20,7 @@ from megamsg.web.api.send_request import SendRequest, validate_send
 from megamsg.web.api.send_time import check_send_at
 from megamsg.web.api.sending import enqueue_send, wait_for_send
 from megamsg.web.db import get_db
+from megamsg.web.download_name import download_name
 from megamsg.web.validation import json_object
 
 bp = Blueprint("messages", __name__, url_prefix="/whatsapp")
@@ -178,7 +179,7 @@ def get_media(message_id: str) -> ResponseReturnValue:
             row["media_path"],
             mimetype=row["mime_type"] or "application/octet-stream",
             as_attachment=True,
-            download_name=row["file_name"] or row["id"],
+            download_name=download_name(row["file_name"], row["id"]),
         )
     except FileNotFoundError:
         raise ApiError(404, "That media is no longer kept (retention period passed).") from None

@@ -69,7 +69,8 @@ SEND_AT_FORMAT = "date-time-with-offset"
 WHITESPACE = r"\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_BLANK = f"[^{WHITESPACE}]"
 MIME_PATTERN = "/"
-FILE_NAME_PATTERN = r"^[^/\\\u0000]*$"
+# No path separators and no control characters (CR/LF would break a Content-Disposition header).
+FILE_NAME_PATTERN = r"^[^/\\\u0000-\u001f\u007f-\u009f]*$"
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 # str.isprintable() over Latin-1, the alphabet WSGI reads header values in.
 PRINTABLE_HEADER = r"^[\x20-\x7e\xa1-\xac\xae-\xff]*$"
@@ -77,7 +78,7 @@ PRINTABLE_HEADER = r"^[\x20-\x7e\xa1-\xac\xae-\xff]*$"
 PATTERN_PROBLEMS = {
     NOT_BLANK: "must not be empty.",
     MIME_PATTERN: "must look like type/subtype, e.g. application/pdf.",
-    FILE_NAME_PATTERN: "must be a plain file name without slashes.",
+    FILE_NAME_PATTERN: "must be a plain file name without slashes or control characters.",
     BASE64_PATTERN: "must be base64.",
     PRINTABLE_HEADER: "must contain only printable characters.",
     GROUP_ID_PATTERN: GROUP_ID_PROBLEM,

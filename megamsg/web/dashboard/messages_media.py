@@ -10,6 +10,7 @@ from megamsg.store import message_log
 from megamsg.thumbnails import THUMB_MIME, NoThumbnail, thumbnail
 from megamsg.web.dashboard.pages import login_required, own_instance_or_404
 from megamsg.web.db import get_db
+from megamsg.web.download_name import download_name
 
 # Registered inside messages.bp, under /instances/<instance_id>/messages.
 bp = Blueprint("messages_media", __name__, url_prefix="/<message_id>")
@@ -57,7 +58,7 @@ def download(instance_id: str, message_id: str) -> ResponseReturnValue:
             path,
             mimetype=row["mime_type"] or "application/octet-stream",
             as_attachment=True,
-            download_name=row["file_name"] or f"{row['id']}",
+            download_name=download_name(row["file_name"], row["id"]),
             conditional=True,
         )
     )
@@ -75,7 +76,7 @@ def view(instance_id: str, message_id: str) -> ResponseReturnValue:
             path,
             mimetype=mime,
             as_attachment=not inline,
-            download_name=row["file_name"] or f"{row['id']}",
+            download_name=download_name(row["file_name"], row["id"]),
             conditional=True,
         )
     )
