@@ -63,7 +63,7 @@ def test_the_retry_queues_the_delivery_the_killed_run_never_queued(
         "megamsg.delivery.events.handle_event", instance["id"], EVENT, result_ttl=60
     )
     wait_for(lambda: job.get_status(refresh=True) == "finished", 20, what="the retried events job")
-    assert job.return_value() == "duplicate"  # nothing stored twice
+    assert job.return_value() == "duplicate; its delivery queued again"  # nothing stored twice
 
     wait_for(lambda: scripted_receiver.count() == 1, 15, what="the delivery")
     headers = {name.lower(): value for name, value in scripted_receiver.requests[0]["headers"].items()}
