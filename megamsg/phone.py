@@ -1,6 +1,7 @@
 """Phone numbers: parse and normalise with `phonenumbers`."""
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -15,7 +16,13 @@ def normalise_phone(raw: object) -> str:
     """E.164 form ("+201234567890") of an international number, or PhoneError."""
     if not isinstance(raw, str) or not raw.strip():
         raise PhoneError("is required: an international number with country code, e.g. +201234567890.")
-    text = raw.strip()
+    return _normalise_text(raw.strip())
+
+
+# Parsing with libphonenumber is the costliest step of validating a send, and senders reuse numbers.
+@lru_cache(maxsize=4096)
+def _normalise_text(text: str) -> str:
+    """normalise_phone of a stripped, non-empty string."""
     if not _ALLOWED.match(text):
         raise PhoneError("may contain only digits, an optional leading +, spaces and dashes.")
     digits = re.sub(r"\D", "", text)

@@ -3,6 +3,7 @@
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from typing import Any
 
 from flask import request
@@ -88,9 +89,15 @@ def python_regex(pattern: str) -> str:
     return pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
 
 
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A schema pattern compiled once (the schemas are fixed; this is per-request work otherwise)."""
+    return re.compile(python_regex(pattern))
+
+
 def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
     """JSON Schema's pattern with ECMA-262's meaning of a final $."""
-    if validator.is_type(instance, "string") and not re.search(python_regex(pattern), instance):
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
