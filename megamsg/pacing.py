@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from megamsg import keys
 
@@ -37,6 +38,8 @@ local after = turn + interval + tonumber(ARGV[2])
 redis.call('SET', KEYS[1], after, 'PX', after - now + 60000)
 return {turn, wait, depth}
 """
+# EVALSHA after the first call (redis-py loads the script again if the server lost it).
+_RESERVE_SCRIPT = Script(None, _RESERVE.encode())  # type: ignore[arg-type]  # bytes: no client encoder needed
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,10 @@ def reserve_turn(
     """Reserve the instance's next departure, unless it would come after max_wait_ms."""
     jitter = random.randint(0, pacing.jitter_ms) if pacing.jitter_ms > 0 else 0  # noqa: S311 - not a secret
     limit = -1 if max_wait_ms is None else max(0, max_wait_ms)
-    at, wait, depth = client.eval(
-        _RESERVE, 2, keys.pace_next(instance_id), queue_key, pacing.min_interval_ms, jitter, limit
+    at, wait, depth = _RESERVE_SCRIPT(
+        keys=[keys.pace_next(instance_id), queue_key],
+        args=[pacing.min_interval_ms, jitter, limit],
+        client=client,
     )
     return Turn(int(at), max(0, int(wait)), int(depth))
 
