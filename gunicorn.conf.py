@@ -30,6 +30,9 @@ def on_starting(server: Any) -> None:
     metrics.prepare(config, "web")
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
+    from megamsg.web.preimport import import_web_modules
+
+    import_web_modules()  # after metrics.prepare: prometheus_client reads its directory at import
 
 
 def child_exit(server: Any, worker: Any) -> None:
