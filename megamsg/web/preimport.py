@@ -1,41 +1,16 @@
-"""gunicorn's master imports the web's modules before forking, so its workers share those pages."""
+"""gunicorn's master loads the app before forking its workers, so they share its pages (issue 12)."""
 
 import gc
 import importlib
 
-# What create_app imports (not the app itself: no database, Redis or other state before the fork).
-MODULES = (
-    "megamsg.web.api",
-    "megamsg.web.cli",
-    "megamsg.web.db",
-    "megamsg.web.errors",
-    "megamsg.web.favicon",
-    "megamsg.web.health",
-    "megamsg.web.security_headers",
-    "megamsg.web.timefmt",
-    "megamsg.web.csrf",
-    "megamsg.web.dashboard.account",
-    "megamsg.web.dashboard.api_keys",
-    "megamsg.web.dashboard.delivery_control",
-    "megamsg.web.dashboard.instance_actions",
-    "megamsg.web.dashboard.live",
-    "megamsg.web.dashboard.messages",
-    "megamsg.web.dashboard.pages",
-    "megamsg.web.dashboard.session",
-    "megamsg.web.dashboard.users",
-    "megamsg.web.dashboard.webhooks",
-    "megamsg.web.docs.guide",
-    "megamsg.web.docs.reference",
-    "megamsg.web.docs.sandbox",
-    "megamsg.web.metrics_route",
-    "megamsg.web.maintenance",
-    "megamsg.web.backup_cli",
-)
 
+def load_app_before_fork() -> None:
+    """Import `app` (create_app runs here, once) and freeze it out of the collector's reach.
 
-def import_web_modules() -> None:
-    """Import the web's modules and freeze them out of the collector's reach (fewer copied pages)."""
-    for name in MODULES:
-        importlib.import_module(name)
+    Workers then find `app` already imported and use this very app object. What create_app
+    opens is fork-safe: SQLite connections are reused only by the process that opened them
+    (store.db.acquire checks the pid) and redis-py's pools reset themselves after a fork.
+    """
+    importlib.import_module("app")
     # A collection in a worker would write to every tracked object's header, copying shared pages.
     gc.freeze()
