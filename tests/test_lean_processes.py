@@ -102,3 +102,13 @@ def _healthy(port: int) -> bool:
         return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_the_supervisor_does_not_load_requests(app):
+    # It publishes webhook events (scheduled sends) but never delivers one: requests is ~5 MB there.
+    done = python(
+        "import sys, megamsg.runtime.supervisor; print('requests' in sys.modules)",
+        child_env(dict(app.config)),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
