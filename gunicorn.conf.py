@@ -23,7 +23,8 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 def on_starting(server: Any) -> None:
     """In the master, before any worker: a private data directory (umask 077), a clean metrics
     directory (if metrics are on); under `make run`'s launcher, a watch that stops gracefully if the
-    launcher dies (kill -9 included)."""
+    launcher dies (kill -9 included); the app, loaded once for the workers to share (as
+    `preload_app` would, but after metrics.prepare)."""
     from megamsg import metrics
     from megamsg.config import load_config
     from megamsg.data_permissions import make_private
@@ -34,6 +35,9 @@ def on_starting(server: Any) -> None:
     metrics.prepare(config, "web")
     if config["STOP_WHEN_ORPHANED"]:
         stop_when_orphaned()
+    from megamsg.web.preimport import load_app_before_fork
+
+    load_app_before_fork()  # after metrics.prepare, whose directory the app's metrics write to
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -120,3 +120,40 @@ def test_an_owner_whose_hash_holds_only_a_late_heartbeat_is_left_to_its_ttl(app,
         assert connection.get(LOCK) == b"half-registered"
     finally:
         connection.delete(LOCK, "rq:scheduler:half-registered")
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of pid (from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(name))
+    return found
+
+
+def test_the_scheduler_runs_in_the_workers_own_process_and_runs_scheduled_jobs(
+    app, queue_workers, connection
+):
+    worker = queue_workers.start()
+    scheduler = wait_for(lambda: scheduler_of(connection), 20, what="the scheduler")
+    assert scheduler.pid == worker.pid  # a thread of the worker, not a forked process
+    assert children_of(worker.pid) == []
+    job = Queue(keys.EVENTS_QUEUE, connection=connection).enqueue_in(
+        timedelta(seconds=1), "builtins.len", "ab"
+    )
+    wait_for(lambda: job.get_status(refresh=True) == "finished", 15, what="the scheduled job to run")
+    assert job.return_value() == 2
+
+
+def test_a_stopped_worker_releases_its_scheduler_lock(app, queue_workers, connection):
+    worker = queue_workers.start()
+    scheduler = wait_for(lambda: scheduler_of(connection), 20, what="the scheduler")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
+    assert connection.get(LOCK) is None  # the next worker takes it at once, without any cleanup
+    assert not connection.exists(f"rq:scheduler:{scheduler.name}")

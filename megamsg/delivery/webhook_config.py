@@ -5,7 +5,6 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from megamsg import netguard
 from megamsg.signing import new_secret
 
 EVENT_KINDS = ("message", "status", "session")
@@ -37,6 +36,9 @@ def check_destination(url: str | None, allow_private: bool) -> str | None:
     """Refuse a URL that deliveries would refuse; a warning (not an error) if its host does not resolve now."""
     if url is None:
         return None
+    # Here, not at the top: the publishers of events (the supervisor) never load requests for nothing.
+    from megamsg import netguard
+
     url = validate_url(url)
     try:
         netguard.check_url(url, allow_private)
@@ -51,6 +53,8 @@ def check_destination(url: str | None, allow_private: bool) -> str | None:
 
 
 def _allowed_with_private(url: str) -> bool:
+    from megamsg import netguard
+
     try:
         netguard.check_url(url, allow_private=True)
     except netguard.BlockedURL:

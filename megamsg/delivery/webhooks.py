@@ -21,22 +21,24 @@ import logging
 import math
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 from rq import Retry
 from rq.job import Job
 
-from megamsg import keys, metrics, netguard
+from megamsg import keys, metrics
 from megamsg.clock import iso_ago, now_iso
 from megamsg.config import process_config
-from megamsg.delivery.webhook_attempt import AttemptResult, post, signed_headers
 from megamsg.delivery.webhook_config import EVENT_KINDS, selected_events
 from megamsg.queues import queue
 from megamsg.store import webhook_events
 from megamsg.store.db import acquire, release
 from megamsg.store.instances import get_instance
 from megamsg.store.webhook_events import IN_PROGRESS, get_event
+
+if TYPE_CHECKING:
+    from megamsg.delivery.webhook_attempt import AttemptResult
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +219,10 @@ def _attempt(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) -
             db, event_id, "failed", "The instance has no webhook secret; rotate it in the dashboard."
         )
         return "failed: no secret", None
+    # Here, not at the top: publishers (the supervisor, the web) never load requests for nothing.
+    from megamsg import netguard
+    from megamsg.delivery.webhook_attempt import post, signed_headers
+
     url, number, body = instance["webhook_url"], (event["attempts"] or 0) + 1, event["payload"].encode()
     result = post(
         url,
@@ -250,7 +256,7 @@ def _attempt(db: sqlite_utils.Database, config: dict[str, Any], event_id: str) -
     return f"attempt {number}: {status}", retry_in
 
 
-def _next_step(config: dict[str, Any], result: AttemptResult, number: int) -> tuple[str, float | None]:
+def _next_step(config: dict[str, Any], result: "AttemptResult", number: int) -> tuple[str, float | None]:
     """The event's status after this attempt and, when another attempt follows, the wait before it."""
     if result.succeeded:
         result.error = None

@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import sys
+import traceback
 from types import FrameType
 from typing import Any
 
@@ -12,8 +13,6 @@ from megamsg.data_permissions import make_private
 from megamsg.redis_conn import embedded_alive, embedded_url, restart_embedded, stop_embedded
 from megamsg.runtime.data_lock import DataDirInUse, DataDirLock, acquire
 from megamsg.runtime.stack import Service, run, stop_all
-from megamsg.store.db import connect, migrate
-from megamsg.store.setup_code import ensure_setup_code
 
 
 def main() -> int:
@@ -35,7 +34,7 @@ def main() -> int:
 def _run(config: dict[str, Any], lock: DataDirLock) -> int:
     """Migrate, start the embedded Redis if needed, keep web and worker running until asked to stop."""
     make_private(config["DATA_DIR"])  # before the embedded Redis, web and worker start
-    migrate(config["DATABASE"])
+    code = prepare_database(config["DATABASE"])
     env = dict(os.environ)
     # gunicorn, python and flask are this virtualenv's, activated or not.
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
@@ -47,9 +46,6 @@ def _run(config: dict[str, Any], lock: DataDirLock) -> int:
     port = config["PORT"]
     env.setdefault("MEGAMSG_BIND", f"127.0.0.1:{port}")
     env["PORT"] = str(port)
-    db = connect(config["DATABASE"])
-    code = ensure_setup_code(db)
-    db.conn.close()
     print(f"MegaMsg: http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
     if code:
         print(
@@ -84,6 +80,49 @@ def _run(config: dict[str, Any], lock: DataDirLock) -> int:
             # Web and worker have exited: this process owns the server, stop it (saving its data).
             stop_embedded(config["DATA_DIR"], force=True)
     return 0
+
+
+def prepare_database(database: str) -> str | None:
+    """Migrate, and return the first run's setup code, in a forked child that exits afterwards.
+
+    The launcher lives as long as the stack: the store's modules (sqlite-utils, werkzeug) would
+    stay loaded in it for nothing, some 7 MB.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        os._exit(_prepare_in_child(database, writer))
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        answer = pipe.read().decode()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("could not prepare the database (see the error above)")
+    return answer or None
+
+
+def _prepare_in_child(database: str, writer: int) -> int:
+    """The child's part: migrate, write the setup code (if any) to writer; the exit status."""
+    try:
+        from megamsg.store.db import connect, migrate
+        from megamsg.store.setup_code import ensure_setup_code
+
+        migrate(database)
+        db = connect(database)
+        try:
+            code = ensure_setup_code(db)
+        finally:
+            db.conn.close()
+        os.write(writer, (code or "").encode())
+        return 0
+    except BaseException:  # noqa: BLE001 - reported here, the launcher stops on the status
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stderr.flush()
 
 
 class RedisWatch:

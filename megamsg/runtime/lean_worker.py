@@ -4,14 +4,18 @@ Unchanged RQ does three separate round trips for each of its three standalone he
 and reads the suspension flag before every job: on short jobs that bookkeeping costs more CPU
 (ours and Redis's) than the job. Here a standalone heartbeat is one pipelined round trip, and one
 within HEARTBEAT_EVERY of the previous is skipped, unless a heartbeat with a job's TTL came in
-between (the worker key's TTL must go back up to the worker's own after each job). Everything
-else (registries, results, job timeouts, retries) is RQ's own code.
+between (the worker key's TTL must go back up to the worker's own after each job). With
+`with_scheduler`, RQ's scheduler runs in a thread of the worker instead of a forked process
+(ThreadScheduler): one process per worker. Everything else (registries, results, job timeouts,
+retries, the scheduler's locks and loop) is RQ's own code.
 """
 
 import time
 from typing import Any
 
 from rq import SimpleWorker
+
+from megamsg.runtime.scheduler_thread import ThreadScheduler
 
 HEARTBEAT_EVERY = 5.0  # seconds; the worker key lives worker_ttl + 60 s (480 s) after each one
 SUSPENSION_EVERY = 1.0  # `rq suspend` takes effect within this long
@@ -47,3 +51,38 @@ class LeanWorker(SimpleWorker):
             return
         super().check_for_suspension(burst)
         self._suspension_checked_at = time.monotonic()
+
+    def _start_scheduler(
+        self,
+        burst: bool = False,
+        logging_level: str | None = "INFO",
+        date_format: str = "",
+        log_format: str = "",
+    ) -> None:
+        """RQ's own start of the scheduler (lock, then its loop), with the loop in a thread."""
+        self.scheduler = ThreadScheduler(
+            self.queues,
+            connection=self.connection,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            **({"date_format": date_format} if date_format else {}),
+            **({"log_format": log_format} if log_format else {}),
+            serializer=self.serializer,
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
+
+    def stop_scheduler(self) -> None:
+        """Stop the scheduler thread (it releases its locks) instead of signalling a process."""
+        if isinstance(self.scheduler, ThreadScheduler):
+            self.scheduler.stop_thread()
+        elif self.scheduler is not None:
+            super().stop_scheduler()
