@@ -106,6 +106,7 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_second_launcher_on_a_data_dir_in_use_is_refused_and_the_first_keeps_serving(launchers):
     port = free_port()
     first = launchers.start(port, "first")
@@ -141,6 +142,7 @@ def test_a_second_launcher_on_a_data_dir_in_use_is_refused_and_the_first_keeps_s
     assert "stale lock" in launchers.log("third") and f"pid {first.pid}" in launchers.log("third")
 
 
+@pytest.mark.slow
 def test_after_kill_9_of_the_launcher_alone_its_stack_stops_and_a_new_one_starts(launchers):
     port = free_port()
     first = launchers.start(port, "first")

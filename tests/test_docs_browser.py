@@ -66,7 +66,7 @@ def assert_fits(page, name: str, element: str = "") -> None:
     assert page.evaluate(OUTSIDE) == [], f"{name}: elements outside the viewport"
 
 
-@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("width", [390, pytest.param(1280, marks=pytest.mark.slow)])
 def test_docs_fits_the_screen(width, context_factory, live_server):
     page = context_factory(viewport={"width": width, "height": 900}).new_page()
     page.goto(live_server + "/docs")

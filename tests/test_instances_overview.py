@@ -313,7 +313,7 @@ def log_in(page, live_server: str) -> None:
         page.click("main button[type=submit]")
 
 
-@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("width", [pytest.param(1280, marks=pytest.mark.slow), 390])
 def test_overview_updates_in_place_and_reconnects(page, live_server, connected_instance, width):
     instance, _, headers = connected_instance
     page.set_viewport_size({"width": width, "height": 900})

@@ -524,6 +524,7 @@ def takes_input(operation) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_errors_or_schema_violations(app, client, connected_instance, samples):
     _, _, headers = connected_instance
     account = {**headers, **key_headers(make_key(app))}

@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import psutil
+import pytest
 import redis
 
 from megamsg.runtime.lease import lease_holder
@@ -102,6 +103,7 @@ def test_sigterm_stops_everything_cleanly(app, make_instance, supervisors):
     assert lease_holder(redis.Redis.from_url(app.config["REDIS_URL"]), instance["id"]) is None
 
 
+@pytest.mark.slow
 def test_two_supervisors_never_run_an_instance_twice(app, make_instance, supervisors):
     instance, _ = make_instance()
     one = supervisors.start()

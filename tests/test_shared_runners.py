@@ -226,6 +226,7 @@ def test_a_crashed_runner_s_sessions_are_back_long_before_their_leases_expire(
     assert psutil.Process(supervisor.pid).is_running()
 
 
+@pytest.mark.slow
 def test_a_lease_lost_during_a_long_send_ends_that_session_only_not_the_runner(app, client, make_instance):
     import subprocess
     import sys
