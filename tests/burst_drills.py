@@ -14,7 +14,6 @@ import json
 import os
 import random
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -34,8 +33,7 @@ from megamsg.config import DEFAULTS
 from megamsg.store import accounts, instances
 from megamsg.store.db import connect
 from tests.conftest import auth_headers, wait_for
-from tests.processes import REPO
-from tests.test_data_dir_lock import LAUNCH, Launchers, alive
+from tests.test_data_dir_lock import Launchers, alive
 from tests.test_faults import redis_servers_on
 from tests.webhook_support import Receiver
 
@@ -62,22 +60,7 @@ SENDER = "+201555000111"
 class DrillLaunchers(Launchers):
     """Launchers with the drill's settings."""
 
-    def start(self, port: int, name: str) -> subprocess.Popen:
-        env = {key: value for key, value in os.environ.items() if not key.startswith("MEGAMSG_")}
-        env.pop("REDIS_URL", None)
-        env.update(
-            PORT=str(port),
-            MEGAMSG_DATA_DIR=self.data_dir,
-            MEGAMSG_WHATSAPP_DRIVER="simulator",
-            MEGAMSG_DOTENV=os.devnull,
-            **DRILL_ENV,
-        )
-        with open(self.log_path(name), "wb") as log:
-            process = subprocess.Popen(
-                LAUNCH, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        self.started.append(process)
-        return process
+    extra_env = DRILL_ENV
 
 
 class Stack:

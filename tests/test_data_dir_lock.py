@@ -23,6 +23,8 @@ LAUNCH = [sys.executable, "-m", "megamsg.runtime.launch"]
 class Launchers:
     """`python -m megamsg.runtime.launch` processes on one data directory; every process they start is stopped."""
 
+    extra_env: dict[str, str] = {}  # settings a subclass adds to every launcher it starts
+
     def __init__(self, tmp_path) -> None:
         self.tmp_path = tmp_path
         self.data_dir = str(tmp_path / "data")
@@ -37,6 +39,7 @@ class Launchers:
             MEGAMSG_DATA_DIR=self.data_dir,
             MEGAMSG_WHATSAPP_DRIVER="simulator",
             MEGAMSG_DOTENV=os.devnull,
+            **self.extra_env,
         )
         with open(self.log_path(name), "wb") as log:
             process = subprocess.Popen(
