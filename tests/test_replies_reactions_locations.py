@@ -17,6 +17,7 @@ from megamsg.runtime.drivers.neonize.protos import proto
 from megamsg.runtime.drivers.neonize.sending import checked_recipient, send_call
 from megamsg.store import message_log
 from tests.conftest import auth_headers, login, outbox, wait_for
+from tests.test_neonize_driver import RecordingClient
 
 REPO = Path(__file__).resolve().parents[1]
 P = proto("Neonize_pb2")
@@ -184,20 +185,6 @@ QUOTED_OUT = {"id": "3EB0OUT", "from_me": True, "chat": PEER, "sender": None, "t
 
 def _jid(user, server="s.whatsapp.net"):
     return P.JID(User=user, Server=server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False)
-
-
-class RecordingClient:
-    """Answers every neonize call with a SendResponse, remembering the call (protobufs kept as given)."""
-
-    def __init__(self):
-        self.calls: list = []
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            self.calls.append((name, args, kwargs))
-            return P.SendResponse(ID="3EB0SENT")
-
-        return call
 
 
 def _roundtrip(message):
