@@ -227,16 +227,21 @@ SEND_TYPES = {
     "reaction": _request(*reaction_variant(NOT_ALLOWED, NOT_BLANK)),
 }
 
+# The query fields of every cursor-paged list.
+CURSOR_PAGE = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    "before": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_SEQUENCE,
+        "description": "Cursor: next_before of the previous page.",
+    },
+}
+
 LIST_QUERY = _request(
     obj(
         {
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            "before": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_SEQUENCE,
-                "description": "Cursor: next_before of the previous page.",
-            },
+            **CURSOR_PAGE,
             "direction": {"enum": ["in", "out"]},
             "status": {
                 "enum": list(LISTED_STATUSES),
@@ -395,21 +400,7 @@ CREATE_INSTANCE = _request(
     )
 )
 
-ACCOUNT_LIST_QUERY = _request(
-    obj(
-        {
-            "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            "before": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_SEQUENCE,
-                "description": "Cursor: next_before of the previous page.",
-            },
-        },
-        [],
-        strict=False,
-    )
-)
+ACCOUNT_LIST_QUERY = _request(obj(dict(CURSOR_PAGE), [], strict=False))
 
 
 def _pacing_field(description: str, maximum: int) -> dict:
