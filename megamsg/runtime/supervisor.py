@@ -31,7 +31,7 @@ from megamsg.redis_conn import get_redis, redis_url
 from megamsg.runtime.lease import free_leases_of, lease_holder
 from megamsg.runtime.parent_watch import stop_when_orphaned
 from megamsg.runtime.placement import place
-from megamsg.store.db import connect, migrate
+from megamsg.store.db import acquire, migrate, release
 from megamsg.store.schema import SchemaTooNew
 
 log = logging.getLogger("megamsg.runtime.supervisor")
@@ -167,11 +167,12 @@ class Supervisor:
         return self.last_desired
 
     def _database_instances(self) -> set[str]:
-        db = connect(self.config["DATABASE"])
+        # Every tick: a kept connection, not a new one that parses the schema each time.
+        db = acquire(self.config["DATABASE"])
         try:
             return {row[0] for row in db.execute("SELECT id FROM instances")}
         finally:
-            db.conn.close()
+            release(db, self.config["DATABASE"])
 
     def _take_up_the_database(self) -> None:
         """The database appeared (a first start, the web migrating it): take up its duties."""
